@@ -1,0 +1,101 @@
+# Two commands matter: `make run` and `make test`. Everything else is what they need.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+# Python 3.10: Rasa Open Source 3.6 refuses 3.11. A pyenv shim that exists but cannot run
+# (pyenv's global version is another one) is skipped.
+PYTHON ?= $(shell for p in python3.10 /root/.pyenv/versions/3.10.*/bin/python3.10 /usr/bin/python3.10 /usr/local/bin/python3.10; do \
+	command -v $$p >/dev/null 2>&1 && $$p -c 'import sys; sys.exit(sys.version_info[:2] != (3, 10))' 2>/dev/null && { echo $$p; break; }; done)
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+SPACY  := var/spacy/nb/config.cfg
+DB_STAMP := var/.db-ready
+MODEL_STAMP := models/.trained
+export TF_CPP_MIN_LOG_LEVEL ?= 2
+export SQLALCHEMY_SILENCE_UBER_WARNING ?= 1
+export PYTHONWARNINGS ?= ignore::DeprecationWarning
+
+TRAINING_INPUTS := $(shell find data -name '*.yml' 2>/dev/null) config.yml domain.yml
+
+.PHONY: help install run shell test lint validate unit e2e conversation-tests evaluate bench lock model db clean
+
+help:
+	@echo "make run    - set up everything that is missing, then start the assistant"
+	@echo "make test   - set up everything that is missing, then run every test"
+	@echo "make shell ID=demo-sv - talk to the running assistant in the terminal"
+	@echo "make evaluate - NLU cross-validation report under results/"
+	@echo "make bench  - training time, start-up time and per-turn latency"
+
+$(BIN)/python:
+	@if [ -z "$(PYTHON)" ]; then \
+	  echo "Python 3.10 is required (Rasa 3.6 does not run on 3.11+) and was not found."; \
+	  echo "Install it, e.g. 'pyenv install 3.10.13' or 'apt-get install python3.10 python3.10-venv',"; \
+	  echo "or point to it: make PYTHON=/path/to/python3.10 run"; exit 1; fi
+	$(PYTHON) -m venv $(VENV)
+
+$(STAMP): $(BIN)/python pyproject.toml constraints.txt
+	$(BIN)/python -m pip install --quiet --upgrade "pip==26.3"
+	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[dev]'
+	@touch $@
+
+install: $(STAMP)
+
+$(SPACY): $(STAMP) bot/nlp.py
+	$(BIN)/bot nlp build
+
+$(DB_STAMP): $(STAMP) $(wildcard bot/db/migrations/versions/*.py) $(wildcard bot/db/seed/*.yaml)
+	$(BIN)/bot db upgrade
+	$(BIN)/bot seed-demo
+	@touch $@
+
+db: $(DB_STAMP)
+
+# Rasa's own fingerprinting also skips a training whose inputs did not change.
+$(MODEL_STAMP): $(STAMP) $(SPACY) $(TRAINING_INPUTS)
+	$(BIN)/rasa train --quiet --out models
+	@touch $@
+
+model: $(MODEL_STAMP)
+
+run: $(DB_STAMP) $(MODEL_STAMP)
+	$(BIN)/bot run
+
+shell: $(MODEL_STAMP)
+	$(BIN)/rasa shell --conversation-id $(or $(ID),demo-respond) --port 5006 --endpoints endpoints.yml
+
+lint: $(STAMP)
+	$(BIN)/ruff check bot actions connectors tests
+
+validate: $(STAMP)
+	$(BIN)/rasa data validate --fail-on-warnings
+
+unit: $(STAMP) $(SPACY)
+	$(BIN)/python -m pytest -m "not e2e" -q
+
+e2e: $(STAMP) $(MODEL_STAMP)
+	$(BIN)/python -m pytest -m e2e -q
+
+conversation-tests: $(MODEL_STAMP)
+	$(BIN)/rasa test core --stories tests/test_stories.yml --fail-on-prediction-errors --out results/conversation-tests
+
+test: $(STAMP) $(SPACY) $(MODEL_STAMP)
+	$(MAKE) --no-print-directory lint validate
+	$(BIN)/python -m pytest -q
+	$(MAKE) --no-print-directory conversation-tests
+
+evaluate: $(STAMP) $(SPACY)
+	$(BIN)/rasa test nlu --nlu data --cross-validation --folds 3 --successes --out results/nlu-cross-validation
+	$(BIN)/python -m bot.evaluation results/nlu-cross-validation
+
+bench: $(DB_STAMP) $(MODEL_STAMP)
+	$(BIN)/bot bench turns
+
+lock: $(BIN)/python
+	rm -rf /tmp/fjordbil-lock && $(PYTHON) -m venv /tmp/fjordbil-lock
+	/tmp/fjordbil-lock/bin/pip install --quiet -e '.[dev]'
+	{ echo "# Exact versions of every package, resolved together on Python 3.10 (pip freeze)."; \
+	  echo "# Regenerate: make lock"; /tmp/fjordbil-lock/bin/pip freeze --exclude-editable; } > constraints.txt
+
+clean:
+	rm -rf $(VENV) var models/*.tar.gz $(MODEL_STAMP) results .rasa

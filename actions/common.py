@@ -1,0 +1,78 @@
+"""What every action needs: the customer's language, channel and identity, a database
+session per call, and a safety net so a failure never leaves the customer in silence."""
+
+from __future__ import annotations
+
+import logging
+from abc import abstractmethod
+from datetime import datetime
+from typing import Any
+
+from rasa_sdk import Action, Tracker
+from rasa_sdk.events import EventType
+from rasa_sdk.executor import CollectingDispatcher
+
+from bot import booking, i18n
+from bot.profile import sender_key
+
+log = logging.getLogger(__name__)
+
+
+def language(tracker: Tracker) -> str:
+    return i18n.lang_or_default(tracker.get_slot("language"))
+
+
+def channel(tracker: Tracker) -> str:
+    return tracker.get_latest_input_channel() or "rest"
+
+
+def conversation_key(tracker: Tracker) -> str:
+    return sender_key(channel(tracker), tracker.sender_id)
+
+
+def customer_id(tracker: Tracker) -> int | None:
+    value = tracker.get_slot("customer_id")
+    try:
+        return int(value) if value not in (None, "") else None
+    except (TypeError, ValueError):
+        return None
+
+
+def now() -> datetime:
+    return booking.now_local()
+
+
+def latest_text(tracker: Tracker) -> str:
+    return (tracker.latest_message or {}).get("text") or ""
+
+
+def latest_intent(tracker: Tracker) -> str | None:
+    return ((tracker.latest_message or {}).get("intent") or {}).get("name")
+
+
+def entity_values(tracker: Tracker, entity: str) -> list[str]:
+    return [
+        str(e.get("value"))
+        for e in (tracker.latest_message or {}).get("entities", [])
+        if e.get("entity") == entity and e.get("value") is not None
+    ]
+
+
+class SafeAction(Action):
+    """An action whose failures (database down, a bug) end in an apology, not silence."""
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[EventType]:
+        try:
+            return await self.act(dispatcher, tracker, domain)
+        except Exception:  # noqa: BLE001 - the customer must always get an answer
+            log.exception("action %s failed", self.name())
+            dispatcher.utter_message(response="utter_technical_problem")
+            return []
+
+    @abstractmethod
+    async def act(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[EventType]:
+        """The action's work; exceptions are turned into an apology by `run`."""

@@ -1,0 +1,158 @@
+"""Identifying a guest by phone or e-mail and a one-time code, before a profile is read."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rasa_sdk import FormValidationAction, Tracker
+from rasa_sdk.events import EventType, FollowupAction, SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+
+from actions.common import (
+    SafeAction,
+    channel,
+    conversation_key,
+    customer_id,
+    language,
+    latest_intent,
+    latest_text,
+    now,
+)
+from bot.db.models import Customer
+from bot.db.session import session_scope
+from bot.humans import record_request
+from bot.profile import (
+    customer_strategy,
+    mask_contact,
+    parse_code,
+    parse_contact,
+    start_verification,
+    verify_code,
+)
+
+IDENTITY_SLOTS = ["contact", "otp_code"]
+# Values that end identification without a customer (declined, or too many wrong codes).
+GAVE_UP = ("declined", "failed")
+# Intents that leave the question unanswered: another policy handles them.
+INTERRUPTIONS = {
+    "request_human", "complain", "bot_challenge", "ask_opening_hours", "ask_location",
+    "ask_price", "goodbye", "greet", "out_of_scope",
+}
+
+
+def identity_needed(tracker: Tracker) -> bool:
+    return customer_id(tracker) is None and tracker.get_slot("otp_code") not in GAVE_UP
+
+
+def identity_gave_up(tracker: Tracker) -> bool:
+    return customer_id(tracker) is None and tracker.get_slot("otp_code") in GAVE_UP
+
+
+def ask_identity_first(action_name: str) -> list[EventType]:
+    """Events that identify the customer, then run `action_name` again."""
+    return [SlotSet("pending_action", action_name), FollowupAction("identify_form")]
+
+
+class IdentityValidation:
+    """Extraction and validation of `contact` and `otp_code`, shared by every form that
+    needs to know who the customer is."""
+
+    async def extract_contact(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> dict[str, Any]:
+        if tracker.get_slot("requested_slot") != "contact" or latest_intent(tracker) in INTERRUPTIONS:
+            return {}
+        if latest_intent(tracker) == "deny":
+            return {"contact": "declined", "otp_code": "declined"}
+        return {"contact": latest_text(tracker)}
+
+    def validate_contact(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> dict[str, Any]:
+        if value == "declined":
+            return {"contact": "declined"}
+        contact = parse_contact(str(value or ""))
+        if contact is None:
+            dispatcher.utter_message(response="utter_contact_invalid")
+            return {"contact": None}
+        with session_scope() as session:
+            start_verification(session, conversation_key(tracker), contact, now())
+        dispatcher.utter_message(response="utter_code_sent", contact_masked=mask_contact(contact))
+        return {"contact": contact.value}
+
+    async def extract_otp_code(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> dict[str, Any]:
+        if tracker.get_slot("requested_slot") != "otp_code" or latest_intent(tracker) in INTERRUPTIONS:
+            return {}
+        if latest_intent(tracker) == "deny":
+            return {"otp_code": "declined"}
+        return {"otp_code": latest_text(tracker)}
+
+    def validate_otp_code(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> dict[str, Any]:
+        if value in GAVE_UP:
+            return {"otp_code": value}
+        code = parse_code(str(value or ""))
+        if code is None:
+            dispatcher.utter_message(response="utter_otp_wrong", attempts_left="?")
+            return {"otp_code": None}
+        with session_scope() as session:
+            result = verify_code(
+                session, conversation_key(tracker), code, now(), channel(tracker), tracker.sender_id
+            )
+            if result.status == "ok" and result.customer_id is not None:
+                customer = session.get(Customer, result.customer_id)
+                if result.new_customer:
+                    dispatcher.utter_message(response="utter_identified_new")
+                else:
+                    dispatcher.utter_message(response="utter_identified", customer_name=result.first_name or "")
+                return {
+                    "otp_code": "verified",
+                    "customer_id": str(result.customer_id),
+                    "customer_name": result.first_name,
+                    "strategy": customer_strategy(customer),
+                }
+            if result.status == "wrong":
+                dispatcher.utter_message(response="utter_otp_wrong", attempts_left=result.attempts_left)
+                return {"otp_code": None}
+            record_request(session, conversation_key(tracker), "identification", language(tracker))
+        dispatcher.utter_message(response="utter_otp_locked")
+        return {"otp_code": "failed"}
+
+
+class ValidateIdentifyForm(IdentityValidation, FormValidationAction):
+    def name(self) -> str:
+        return "validate_identify_form"
+
+    async def required_slots(
+        self,
+        domain_slots: list[str],
+        dispatcher: CollectingDispatcher,
+        tracker: Tracker,
+        domain: dict[str, Any],
+    ) -> list[str]:
+        if not identity_needed(tracker):
+            return []
+        return domain_slots
+
+
+class ActionAfterIdentification(SafeAction):
+    """Carry on with what the customer asked for before we had to identify them."""
+
+    def name(self) -> str:
+        return "action_after_identification"
+
+    async def act(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[EventType]:
+        pending = tracker.get_slot("pending_action")
+        events: list[EventType] = [SlotSet("pending_action", None)]
+        if customer_id(tracker) is not None:
+            events += [SlotSet("contact", None), SlotSet("otp_code", None)]
+            if pending:
+                events.append(FollowupAction(pending))
+            return events
+        dispatcher.utter_message(response="utter_anything_else")
+        return events + [SlotSet("contact", None), SlotSet("otp_code", None)]

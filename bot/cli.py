@@ -1,0 +1,98 @@
+"""The `bot` command: database, demo data, running the assistant, benchmarks."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from datetime import date
+
+from bot.db.session import session_scope
+
+
+def _db(args: argparse.Namespace) -> int:
+    from bot.db import migrate
+
+    if args.action == "upgrade":
+        migrate.upgrade(revision=args.revision or "head")
+    elif args.action == "downgrade":
+        migrate.downgrade(revision=args.revision or "-1")
+    elif args.action == "revision":
+        migrate.make_revision(args.message or "change")
+    print(f"database {args.action}: done")
+    return 0
+
+
+def _seed(args: argparse.Namespace) -> int:
+    from bot.db.seed import seed_all
+
+    with session_scope() as session:
+        report = seed_all(session, today=date.today(), reset=args.reset)
+    created = ", ".join(f"{count} {kind}" for kind, count in sorted(report.created.items())) or "nothing new"
+    print(f"demo data: {created}")
+    return 0
+
+
+def _nlp(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from bot.nlp import DEFAULT_PATH, build_blank_pipeline
+
+    path = build_blank_pipeline(Path(args.path) if args.path else DEFAULT_PATH)
+    print(f"spaCy pipeline ready at {path}")
+    return 0
+
+
+def _run(args: argparse.Namespace) -> int:
+    from bot.runner import run_forever
+
+    return run_forever(args.rasa_port, args.action_port)
+
+
+def _bench(args: argparse.Namespace) -> int:
+    from bot.bench import run_bench
+
+    return run_bench(args)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="bot", description="Fjordbil assistant tools")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    db = sub.add_parser("db", help="migrate the profile database (DATABASE_URL)")
+    db.add_argument("action", choices=["upgrade", "downgrade", "revision"])
+    db.add_argument("--revision", help="target revision (default: head / one step down)")
+    db.add_argument("-m", "--message", help="message of a new revision")
+    db.set_defaults(func=_db)
+
+    seed = sub.add_parser("seed-demo", help="load business data and the demo customers")
+    seed.add_argument("--reset", action="store_true", help="recreate the demo customers")
+    seed.set_defaults(func=_seed)
+
+    nlp = sub.add_parser("nlp", help="build the local spaCy pipeline config.yml uses")
+    nlp.add_argument("action", choices=["build"])
+    nlp.add_argument("--path", help="where to write it (default var/spacy/nb)")
+    nlp.set_defaults(func=_nlp)
+
+    run = sub.add_parser("run", help="start the Rasa server and the action server")
+    run.add_argument("--rasa-port", type=int, default=5005)
+    run.add_argument("--action-port", type=int, default=5055)
+    run.set_defaults(func=_run)
+
+    bench = sub.add_parser("bench", help="measure training, start-up and per-turn latency")
+    bench.add_argument("what", choices=["turns"])
+    bench.add_argument("--turns", type=int, default=500, help="REST turns per measurement")
+    bench.add_argument("--concurrency", type=int, default=20, help="concurrent conversations")
+    bench.add_argument("--skip-train", action="store_true", help="use the latest model in models/")
+    bench.set_defaults(func=_bench)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    args = build_parser().parse_args(argv)
+    return int(args.func(args) or 0)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""The profile database: models, sessions, migrations and demo seed data."""

@@ -1,0 +1,328 @@
+"""The profile database: customers, their cars and history, the workshop and its catalog.
+
+Everything domain-specific (services, prices, opening hours, locations) is data in these
+tables, filled from the seed files, so another business can reuse the assistant by
+changing data rather than code.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    CheckConstraint,
+    Column,
+    Date,
+    DateTime,
+    ForeignKey,
+    Integer,
+    String,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import declarative_base, relationship
+
+Base = declarative_base()
+
+
+class Customer(Base):
+    __tablename__ = "customers"
+
+    id = Column(Integer, primary_key=True)
+    first_name = Column(String(80))
+    last_name = Column(String(80), default="")
+    phone = Column(String(32), unique=True)
+    email = Column(String(254), unique=True)
+    demo_key = Column(String(40), unique=True)
+    created_at = Column(DateTime, default=datetime.utcnow)
+
+    identities = relationship(
+        "ChannelIdentity", back_populates="customer", cascade="all, delete-orphan"
+    )
+    preferences = relationship(
+        "Preferences", back_populates="customer", cascade="all, delete-orphan", uselist=False
+    )
+    vehicles = relationship(
+        "Vehicle", back_populates="customer", cascade="all, delete-orphan"
+    )
+
+
+class ChannelIdentity(Base):
+    """A sender id on one channel (Telegram chat id, web chat session, REST sender)."""
+
+    __tablename__ = "channel_identities"
+    __table_args__ = (UniqueConstraint("channel", "external_id"),)
+
+    id = Column(Integer, primary_key=True)
+    customer_id = Column(ForeignKey("customers.id", ondelete="CASCADE"))
+    channel = Column(String(32))
+    external_id = Column(String(128))
+    verified_at = Column(DateTime)
+
+    customer = relationship("Customer", back_populates="identities")
+
+
+class Preferences(Base):
+    """Consent and preferences; the connected strategy is derived from these."""
+
+    __tablename__ = "preferences"
+
+    customer_id = Column(
+        ForeignKey("customers.id", ondelete="CASCADE"), primary_key=True
+    )
+    language = Column(String(2), default="nb")
+    preferred_channel = Column(String(32))
+    # Channels the customer consented to be contacted on (proactive messages).
+    contact_channels = Column(JSON, default=list)
+    reminders = Column(Boolean, default=False)
+    # "contact" (nothing beyond contact data), "history" or "usage" (telemetry, habits).
+    data_sharing = Column(String(16), default="contact")
+    auto_service = Column(Boolean, default=False)
+    # What the standing agreement covers: {"pickup": true, "loaner": true, "payment": "invoice"}.
+    agreement = Column(JSON, default=dict)
+    updated_at = Column(DateTime, default=datetime.utcnow)
+
+    customer = relationship("Customer", back_populates="preferences")
+
+
+class Vehicle(Base):
+    __tablename__ = "vehicles"
+
+    id = Column(Integer, primary_key=True)
+    customer_id = Column(ForeignKey("customers.id", ondelete="CASCADE"))
+    registration = Column(String(16), unique=True)
+    make = Column(String(40))
+    model = Column(String(60))
+    year = Column(Integer)
+    body_type = Column(String(20), default="car")
+    mileage_km = Column(Integer, default=0)
+    last_service_date = Column(Date)
+    last_service_km = Column(Integer)
+    service_interval_km = Column(Integer, default=15000)
+    service_interval_months = Column(Integer, default=12)
+    tyre_season = Column(String(10), default="summer")
+    home_region = Column(String(40), default="")
+    # Known habits shared by the customer, e.g. {"mountain_trips": "biweekly_winter"}.
+    habits = Column(JSON, default=dict)
+
+    customer = relationship("Customer", back_populates="vehicles")
+    readings = relationship(
+        "VehicleReading", back_populates="vehicle", cascade="all, delete-orphan"
+    )
+
+
+class VehicleReading(Base):
+    """Telemetry: a mileage reading sent by a connected car."""
+
+    __tablename__ = "vehicle_readings"
+
+    id = Column(Integer, primary_key=True)
+    vehicle_id = Column(ForeignKey("vehicles.id", ondelete="CASCADE"))
+    read_at = Column(DateTime)
+    mileage_km = Column(Integer)
+
+    vehicle = relationship("Vehicle", back_populates="readings")
+
+
+class ServiceJob(Base):
+    """A finished workshop job: the service history."""
+
+    __tablename__ = "service_jobs"
+
+    id = Column(Integer, primary_key=True)
+    customer_id = Column(ForeignKey("customers.id", ondelete="CASCADE"))
+    vehicle_id = Column(ForeignKey("vehicles.id", ondelete="SET NULL"))
+    done_on = Column(Date)
+    items = Column(JSON, default=list)
+    price_nok = Column(Integer, default=0)
+    mileage_km = Column(Integer)
+    loaner_taken = Column(Boolean, default=False)
+
+
+class Location(Base):
+    __tablename__ = "locations"
+
+    id = Column(Integer, primary_key=True)
+    code = Column(String(32), unique=True)
+    name = Column(String(120))
+    address = Column(String(200))
+    directions = Column(JSON, default=dict)  # {"nb": ..., "sv": ..., "en": ...}
+    # {"mon": ["07:30", "17:00"], ..., "sun": null}
+    opening_hours = Column(JSON, default=dict)
+
+
+class Service(Base):
+    """A catalog entry: something the workshop does, with price and duration."""
+
+    __tablename__ = "services"
+
+    code = Column(String(32), primary_key=True)
+    names = Column(JSON)  # {"nb": ..., "sv": ..., "en": ...}
+    aliases = Column(JSON, default=dict)  # {"nb": [...], ...}
+    price_nok = Column(Integer)
+    duration_min = Column(Integer)
+    # Calendar resource the job occupies: "workshop", "tyres", "wash"; None needs no slot.
+    resource = Column(String(20))
+    sort_order = Column(Integer, default=0)
+
+
+class Offer(Base):
+    """A catalog offer (used by the strategy engine); conditions are data too."""
+
+    __tablename__ = "offers"
+
+    code = Column(String(40), primary_key=True)
+    service_code = Column(ForeignKey("services.code"))
+    names = Column(JSON)
+    price_nok = Column(Integer)
+    conditions = Column(JSON, default=dict)
+    active = Column(Boolean, default=True)
+
+
+class CalendarTemplate(Base):
+    """How many jobs of one resource the workshop takes per hour, per weekday."""
+
+    __tablename__ = "calendar_templates"
+    __table_args__ = (UniqueConstraint("location_id", "resource"),)
+
+    id = Column(Integer, primary_key=True)
+    location_id = Column(ForeignKey("locations.id"))
+    resource = Column(String(20))
+    slot_minutes = Column(Integer, default=60)
+    capacity = Column(Integer, default=1)
+    # {"mon": ["08:00", "15:00"], ...}: first and last slot start times; missing day = closed.
+    hours = Column(JSON, default=dict)
+
+
+class WorkshopSlot(Base):
+    """One bookable time of one resource. `booked` never exceeds `capacity`."""
+
+    __tablename__ = "workshop_slots"
+    __table_args__ = (
+        UniqueConstraint("location_id", "resource", "start"),
+        CheckConstraint("booked >= 0 AND booked <= capacity", name="slot_capacity"),
+    )
+
+    id = Column(Integer, primary_key=True)
+    location_id = Column(ForeignKey("locations.id"))
+    resource = Column(String(20))
+    start = Column(DateTime, index=True)
+    capacity = Column(Integer)
+    booked = Column(Integer, default=0)
+
+
+class LoanerCar(Base):
+    __tablename__ = "loaner_cars"
+
+    id = Column(Integer, primary_key=True)
+    registration = Column(String(16), unique=True)
+    model = Column(String(60))
+    location_id = Column(ForeignKey("locations.id"))
+    active = Column(Boolean, default=True)
+
+
+class Booking(Base):
+    __tablename__ = "bookings"
+
+    id = Column(Integer, primary_key=True)
+    reference = Column(String(16), unique=True)
+    customer_id = Column(ForeignKey("customers.id", ondelete="CASCADE"))
+    vehicle_id = Column(ForeignKey("vehicles.id", ondelete="SET NULL"))
+    location_id = Column(ForeignKey("locations.id"))
+    slot_id = Column(ForeignKey("workshop_slots.id"))
+    start = Column(DateTime)
+    # booked -> in_progress -> ready -> completed; or cancelled
+    status = Column(String(16), default="booked")
+    ready_at = Column(DateTime)
+    channel = Column(String(32))
+    created_at = Column(DateTime, default=datetime.utcnow)
+
+    items = relationship(
+        "BookingItem", back_populates="booking", cascade="all, delete-orphan", order_by="BookingItem.id"
+    )
+    loaner = relationship(
+        "LoanerReservation", back_populates="booking", cascade="all, delete-orphan", uselist=False
+    )
+    location = relationship("Location")
+
+
+class BookingItem(Base):
+    __tablename__ = "booking_items"
+
+    id = Column(Integer, primary_key=True)
+    booking_id = Column(ForeignKey("bookings.id", ondelete="CASCADE"))
+    service_code = Column(ForeignKey("services.code"))
+    price_nok = Column(Integer)
+    offer_code = Column(ForeignKey("offers.code"))
+
+    booking = relationship("Booking", back_populates="items")
+
+
+class LoanerReservation(Base):
+    """A loaner car for one day; the unique key makes double reservations impossible."""
+
+    __tablename__ = "loaner_reservations"
+    __table_args__ = (UniqueConstraint("loaner_id", "day"),)
+
+    id = Column(Integer, primary_key=True)
+    loaner_id = Column(ForeignKey("loaner_cars.id"))
+    booking_id = Column(
+        ForeignKey("bookings.id", ondelete="CASCADE"), unique=True
+    )
+    day = Column(Date)
+
+    booking = relationship("Booking", back_populates="loaner")
+    car = relationship("LoanerCar")
+
+
+class Invoice(Base):
+    __tablename__ = "invoices"
+
+    id = Column(Integer, primary_key=True)
+    number = Column(String(20), unique=True)
+    customer_id = Column(ForeignKey("customers.id", ondelete="CASCADE"))
+    booking_id = Column(ForeignKey("bookings.id", ondelete="SET NULL"))
+    amount_nok = Column(Integer)
+    issued_on = Column(Date)
+    due_on = Column(Date)
+    status = Column(String(10), default="open")  # open | paid
+    paid_on = Column(Date)
+    payment_method = Column(String(16))
+
+
+class Setting(Base):
+    """Business-wide settings from the seed data: name, payment methods, booking horizon."""
+
+    __tablename__ = "settings"
+
+    key = Column(String(64), primary_key=True)
+    value = Column(JSON)
+
+
+class OtpChallenge(Base):
+    """A one-time code sent to a phone or e-mail to identify a guest; only its hash is kept."""
+
+    __tablename__ = "otp_challenges"
+
+    id = Column(Integer, primary_key=True)
+    sender_key = Column(String(200), index=True)
+    contact = Column(String(254))
+    code_hash = Column(String(128))
+    expires_at = Column(DateTime)
+    attempts = Column(Integer, default=0)
+    verified_at = Column(DateTime)
+
+
+class HumanRequest(Base):
+    """A request for a person, recorded until the handoff desk takes it over."""
+
+    __tablename__ = "human_requests"
+
+    id = Column(Integer, primary_key=True)
+    customer_id = Column(ForeignKey("customers.id", ondelete="CASCADE"))
+    sender_key = Column(String(200))
+    reason = Column(String(32))  # request_human | fallback | complain | error
+    language = Column(String(2), default="nb")
+    status = Column(String(16), default="open")
+    created_at = Column(DateTime, default=datetime.utcnow)

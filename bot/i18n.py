@@ -1,0 +1,131 @@
+"""Formatting of dates, prices and lists in nb, sv and en, and the few texts that must
+exist outside Rasa's responses (said by a channel when Rasa or the action server fails)."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from bot.lang import DEFAULT_LANGUAGE, SUPPORTED
+
+_WEEKDAYS = {
+    "nb": ("mandag", "tirsdag", "onsdag", "torsdag", "fredag", "lørdag", "søndag"),
+    "sv": ("måndag", "tisdag", "onsdag", "torsdag", "fredag", "lördag", "söndag"),
+    "en": ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"),
+}
+_WEEKDAYS_SHORT = {
+    "nb": ("man", "tir", "ons", "tor", "fre", "lør", "søn"),
+    "sv": ("mån", "tis", "ons", "tor", "fre", "lör", "sön"),
+    "en": ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"),
+}
+_MONTHS = {
+    "nb": ("januar", "februar", "mars", "april", "mai", "juni", "juli", "august",
+           "september", "oktober", "november", "desember"),
+    "sv": ("januari", "februari", "mars", "april", "maj", "juni", "juli", "augusti",
+           "september", "oktober", "november", "december"),
+    "en": ("January", "February", "March", "April", "May", "June", "July", "August",
+           "September", "October", "November", "December"),
+}
+_AND = {"nb": "og", "sv": "och", "en": "and"}
+_CLOSED = {"nb": "stengt", "sv": "stängt", "en": "closed"}
+_NONE = {"nb": "ingen", "sv": "inga", "en": "none"}
+_YES_NO = {"nb": ("ja", "nei"), "sv": ("ja", "nej"), "en": ("yes", "no")}
+
+# Said by the channel itself, so they cannot live in the Rasa domain.
+CHANNEL_TEXTS: dict[str, dict[str, str]] = {
+    "technical_problem": {
+        "nb": "Beklager, noe gikk galt hos oss. Prøv igjen om litt, eller skriv «menneske», "
+              "så hjelper en av mine kolleger deg.",
+        "sv": "Förlåt, något gick fel hos oss. Försök igen om en stund, eller skriv "
+              "«människa», så hjälper en av mina kollegor dig.",
+        "en": "Sorry, something went wrong on our side. Please try again in a moment, or "
+              "write \"human\" and one of my colleagues will help you.",
+    },
+    "empty_message": {
+        "nb": "Jeg fikk en tom melding. Skriv gjerne hva jeg kan hjelpe deg med, for eksempel "
+              "«bestille service».",
+        "sv": "Jag fick ett tomt meddelande. Skriv gärna vad jag kan hjälpa dig med, till "
+              "exempel «boka service».",
+        "en": "I received an empty message. Tell me what I can help you with, for example "
+              "\"book a service\".",
+    },
+}
+
+
+def lang_or_default(lang: str | None) -> str:
+    return lang if lang in SUPPORTED else DEFAULT_LANGUAGE
+
+
+def channel_text(key: str, lang: str | None) -> str:
+    return CHANNEL_TEXTS[key][lang_or_default(lang)]
+
+
+def format_date(day: date, lang: str | None) -> str:
+    """"tirsdag 24. november", "tisdag 24 november", "Tuesday 24 November"."""
+    lang = lang_or_default(lang)
+    weekday = _WEEKDAYS[lang][day.weekday()]
+    month = _MONTHS[lang][day.month - 1]
+    if lang == "nb":
+        return f"{weekday} {day.day}. {month}"
+    return f"{weekday} {day.day} {month}"
+
+
+def format_time(moment: datetime, lang: str | None) -> str:
+    return moment.strftime("%H:%M")
+
+
+def format_datetime(moment: datetime, lang: str | None) -> str:
+    """"tirsdag 24. november kl. 10:00", "tisdag 24 november kl. 10:00", "Tuesday 24 November at 10:00"."""
+    lang = lang_or_default(lang)
+    joiner = "at" if lang == "en" else "kl."
+    return f"{format_date(moment.date(), lang)} {joiner} {format_time(moment, lang)}"
+
+
+def format_short_datetime(moment: datetime, lang: str | None) -> str:
+    """Short enough for a button: "tir 24.11 10:00", "Tue 24 Nov 10:00"."""
+    lang = lang_or_default(lang)
+    weekday = _WEEKDAYS_SHORT[lang][moment.weekday()]
+    if lang == "en":
+        return f"{weekday} {moment.day} {_MONTHS['en'][moment.month - 1][:3]} {moment:%H:%M}"
+    return f"{weekday} {moment.day}.{moment.month} {moment:%H:%M}"
+
+
+def format_price(amount_nok: int, lang: str | None) -> str:
+    """"3 490 kr" in nb and sv, "NOK 3,490" in en."""
+    lang = lang_or_default(lang)
+    if lang == "en":
+        return f"NOK {amount_nok:,}"
+    return f"{amount_nok:,}".replace(",", "\u00a0") + "\u00a0kr"
+
+
+def format_duration(minutes: int, lang: str | None) -> str:
+    lang = lang_or_default(lang)
+    hours, mins = divmod(minutes, 60)
+    units = {"nb": ("t", "min"), "sv": ("tim", "min"), "en": ("h", "min")}[lang]
+    if hours and mins:
+        return f"{hours} {units[0]} {mins} {units[1]}"
+    if hours:
+        return f"{hours} {units[0]}"
+    return f"{mins} {units[1]}"
+
+
+def join_list(items: list[str], lang: str | None) -> str:
+    """"a, b og c"; an empty list reads as "none"."""
+    lang = lang_or_default(lang)
+    items = [item for item in items if item]
+    if not items:
+        return _NONE[lang]
+    if len(items) == 1:
+        return items[0]
+    return f"{', '.join(items[:-1])} {_AND[lang]} {items[-1]}"
+
+
+def weekday_name(index: int, lang: str | None) -> str:
+    return _WEEKDAYS[lang_or_default(lang)][index]
+
+
+def closed_word(lang: str | None) -> str:
+    return _CLOSED[lang_or_default(lang)]
+
+
+def yes_no(value: bool, lang: str | None) -> str:
+    return _YES_NO[lang_or_default(lang)][0 if value else 1]

@@ -1,0 +1,188 @@
+"""Start and stop the Rasa server and the action server as child processes.
+
+Used by `bot run`, the end-to-end tests and the benchmarks, so all three run the
+assistant the same way. No Rasa import: Rasa runs in its own processes.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import signal
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from bot.config import PROJECT_ROOT, VAR_DIR
+
+BIN = Path(sys.executable).parent
+
+
+@dataclass
+class Stack:
+    """A running Rasa server and action server."""
+
+    rasa_port: int
+    action_port: int
+    token: str
+    processes: list[subprocess.Popen] = field(default_factory=list)
+    logs: list[Path] = field(default_factory=list)
+
+    @property
+    def rasa_url(self) -> str:
+        return f"http://127.0.0.1:{self.rasa_port}"
+
+    def stop(self) -> None:
+        for proc in reversed(self.processes):
+            if proc.poll() is None:
+                proc.send_signal(signal.SIGTERM)
+        for proc in self.processes:
+            try:
+                proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+
+
+def write_endpoints(path: Path, action_port: int, tracker_db: Path) -> Path:
+    """An endpoints file for this stack: its action server and its own tracker database."""
+    path.write_text(
+        "action_endpoint:\n"
+        f"  url: \"http://127.0.0.1:{action_port}/webhook\"\n"
+        "tracker_store:\n"
+        "  type: SQL\n"
+        "  dialect: sqlite\n"
+        f"  db: {tracker_db}\n"
+        "lock_store:\n"
+        "  type: in_memory\n",
+        encoding="utf-8",
+    )
+    return path
+
+
+def wait_http(url: str, timeout: float, proc: subprocess.Popen | None = None) -> float:
+    """Wait until `url` answers 200; returns the seconds it took."""
+    started = time.monotonic()
+    while time.monotonic() - started < timeout:
+        if proc is not None and proc.poll() is not None:
+            raise RuntimeError(f"process for {url} exited with {proc.returncode}")
+        try:
+            with urllib.request.urlopen(url, timeout=2) as response:
+                if response.status == 200:
+                    return time.monotonic() - started
+        except (urllib.error.URLError, ConnectionError, TimeoutError):
+            pass
+        time.sleep(0.3)
+    raise TimeoutError(f"{url} did not come up within {timeout:.0f}s")
+
+
+def start_action_server(port: int, env: dict[str, str], log: Path, host: str = "127.0.0.1") -> subprocess.Popen:
+    return subprocess.Popen(
+        [str(BIN / "rasa"), "run", "actions", "--actions", "actions", "--port", str(port)],
+        cwd=PROJECT_ROOT, env={**env, "SANIC_HOST": host}, stdout=log.open("ab"), stderr=subprocess.STDOUT,
+    )
+
+
+def start_rasa_server(
+    port: int, model: Path, endpoints: Path, token: str, env: dict[str, str], log: Path,
+    credentials: Path = PROJECT_ROOT / "credentials.yml",
+) -> subprocess.Popen:
+    return subprocess.Popen(
+        [
+            str(BIN / "rasa"), "run", "--enable-api", "--auth-token", token,
+            "--port", str(port), "--model", str(model), "--endpoints", str(endpoints),
+            "--credentials", str(credentials), "--cors", "*",
+        ],
+        cwd=PROJECT_ROOT, env=env, stdout=log.open("ab"), stderr=subprocess.STDOUT,
+    )
+
+
+def start_stack(
+    rasa_port: int, action_port: int, model: Path, workdir: Path,
+    token: str | None = None, extra_env: dict[str, str] | None = None, timeout: float = 240,
+) -> Stack:
+    """Start both servers, wait until they answer, and return them."""
+    workdir.mkdir(parents=True, exist_ok=True)
+    env = {**os.environ, **(extra_env or {})}
+    env.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    stack = Stack(rasa_port, action_port, token or secrets.token_urlsafe(24))
+    endpoints = write_endpoints(workdir / "endpoints.yml", action_port, workdir / "tracker.db")
+    action_log, rasa_log = workdir / "actions.log", workdir / "rasa.log"
+    stack.logs = [action_log, rasa_log]
+    try:
+        stack.processes.append(start_action_server(action_port, env, action_log))
+        wait_http(f"http://127.0.0.1:{action_port}/health", timeout, stack.processes[-1])
+        stack.processes.append(start_rasa_server(rasa_port, model, endpoints, stack.token, env, rasa_log))
+        wait_http(f"{stack.rasa_url}/", timeout, stack.processes[-1])
+        wait_http(f"{stack.rasa_url}/status?token={stack.token}", timeout, stack.processes[-1])
+    except Exception:
+        stack.stop()
+        raise
+    return stack
+
+
+def latest_model(models_dir: Path = PROJECT_ROOT / "models") -> Path:
+    models = sorted(models_dir.glob("*.tar.gz"), key=lambda p: p.stat().st_mtime)
+    if not models:
+        raise FileNotFoundError(f"no trained model in {models_dir}: run `make model`")
+    return models[-1]
+
+
+def run_forever(rasa_port: int = 5005, action_port: int = 5055) -> int:
+    """`bot run`: start the assistant in the foreground until Ctrl-C."""
+    token = os.environ.get("RASA_TOKEN") or secrets.token_urlsafe(24)
+    VAR_DIR.mkdir(exist_ok=True)
+    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"}
+    action_log = VAR_DIR / "actions.log"
+    procs = [start_action_server(action_port, env, action_log)]
+    try:
+        wait_http(f"http://127.0.0.1:{action_port}/health", 120, procs[0])
+        procs.append(
+            subprocess.Popen(
+                [
+                    str(BIN / "rasa"), "run", "--enable-api", "--auth-token", token,
+                    "--port", str(rasa_port), "--model", str(latest_model()),
+                    "--endpoints", "endpoints.yml", "--credentials", "credentials.yml", "--cors", "*",
+                ],
+                cwd=PROJECT_ROOT, env=env,
+            )
+        )
+        wait_http(f"http://127.0.0.1:{rasa_port}/", 300, procs[1])
+        print(how_to_talk(rasa_port, action_port, token, action_log), flush=True)
+        while all(p.poll() is None for p in procs):
+            time.sleep(1)
+        return 1
+    except KeyboardInterrupt:
+        return 0
+    finally:
+        for proc in procs:
+            if proc.poll() is None:
+                proc.send_signal(signal.SIGTERM)
+        for proc in procs:
+            try:
+                proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+
+
+def how_to_talk(rasa_port: int, action_port: int, token: str, action_log: Path) -> str:
+    return f"""
+Fjordbil assistant is running.
+  Rasa server (HTTP API, token auth): http://localhost:{rasa_port}
+  Action server:                      http://localhost:{action_port}
+  RASA_TOKEN for this run:            {token}
+  Action server log (dev one-time codes): {action_log}
+
+Talk to it:
+  REST:  curl -s -XPOST http://localhost:{rasa_port}/webhooks/rest/webhook \\
+           -H 'Content-Type: application/json' \\
+           -d '{{"sender": "demo-respond", "message": "Hei, jeg vil bestille service og dekkskift neste tirsdag"}}'
+  Shell: .venv/bin/rasa shell --conversation-id demo-sv   (in another terminal, while this runs:
+         it uses its own Rasa; or stop this and run `make shell`)
+Demo customers: demo-respond, demo-curated, demo-coach, demo-auto, demo-sv, demo-en.
+Stop with Ctrl-C.
+"""

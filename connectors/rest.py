@@ -1,0 +1,99 @@
+"""The REST channel (`POST /webhooks/rest/webhook`), hardened.
+
+Rasa's own RestInput answers a failed turn with silence or a 500, takes any JSON, and
+lets the client choose the input channel (and so pose as another channel's sender).
+This one validates the request, keeps the channel name fixed, and never leaves the
+customer without an answer: if the turn produced nothing, it apologises in the
+customer's language and offers a person.
+"""
+
+from __future__ import annotations
+
+import inspect
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from rasa.core.channels.channel import CollectingOutputChannel, InputChannel, UserMessage
+from sanic import Blueprint, response
+from sanic.request import Request
+from sanic.response import HTTPResponse
+
+from bot.i18n import channel_text
+from bot.lang import detect_language
+
+log = logging.getLogger(__name__)
+
+MAX_MESSAGE_CHARS = 20_000
+MAX_SENDER_CHARS = 128
+
+
+def bad_request(reason: str, status: int = 400) -> HTTPResponse:
+    return response.json({"error": reason}, status=status)
+
+
+async def conversation_language(request: Request, sender_id: str, text: str) -> str | None:
+    """The language to apologise in: the conversation's, else the message's."""
+    try:
+        agent = request.app.ctx.agent
+        tracker = await agent.tracker_store.retrieve(sender_id)
+        if tracker is not None and tracker.get_slot("language"):
+            return str(tracker.get_slot("language"))
+    except Exception:  # noqa: BLE001 - the tracker store may be what failed
+        log.debug("could not read the conversation language")
+    return detect_language(text)
+
+
+class SafeRestInput(InputChannel):
+    @classmethod
+    def name(cls) -> str:
+        return "rest"
+
+    def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
+        module = inspect.getmodule(self)
+        webhook = Blueprint(f"safe_webhook_{type(self).__name__}", module.__name__ if module else None)
+
+        @webhook.route("/", methods=["GET"])
+        async def health(request: Request) -> HTTPResponse:
+            return response.json({"status": "ok"})
+
+        @webhook.route("/webhook", methods=["POST"])
+        async def receive(request: Request) -> HTTPResponse:
+            try:
+                body = request.json
+            except Exception:  # noqa: BLE001 - sanic raises on malformed JSON
+                return bad_request("body must be JSON: {\"sender\": \"...\", \"message\": \"...\"}")
+            if not isinstance(body, dict):
+                return bad_request("body must be a JSON object with 'sender' and 'message'")
+            sender_id, text, metadata = body.get("sender"), body.get("message"), body.get("metadata")
+            if not isinstance(sender_id, str) or not sender_id.strip():
+                return bad_request("'sender' must be a non-empty string")
+            if len(sender_id) > MAX_SENDER_CHARS:
+                return bad_request(f"'sender' is longer than {MAX_SENDER_CHARS} characters")
+            if text is None:
+                text = ""
+            if not isinstance(text, str):
+                return bad_request("'message' must be a string")
+            if len(text) > MAX_MESSAGE_CHARS:
+                return bad_request(f"'message' is longer than {MAX_MESSAGE_CHARS} characters", 413)
+            if metadata is not None and not isinstance(metadata, dict):
+                return bad_request("'metadata' must be an object")
+            if not text.strip():
+                lang = await conversation_language(request, sender_id, text)
+                return response.json([{"recipient_id": sender_id, "text": channel_text("empty_message", lang)}])
+
+            collector = CollectingOutputChannel()
+            try:
+                await on_new_message(
+                    UserMessage(text, collector, sender_id, input_channel=self.name(), metadata=metadata)
+                )
+            except Exception:  # noqa: BLE001 - the customer still gets an answer below
+                log.exception("processing a REST message failed")
+            if not collector.messages:
+                lang = await conversation_language(request, sender_id, text)
+                collector.messages.append(
+                    {"recipient_id": sender_id, "text": channel_text("technical_problem", lang)}
+                )
+            return response.json(collector.messages)
+
+        return webhook

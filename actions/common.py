@@ -4,7 +4,7 @@ session per call, and a safety net so a failure never leaves the customer in sil
 from __future__ import annotations
 
 import logging
-from abc import abstractmethod
+from abc import ABC, abstractmethod
 from datetime import datetime
 from typing import Any
 
@@ -58,7 +58,7 @@ def entity_values(tracker: Tracker, entity: str) -> list[str]:
     ]
 
 
-class SafeAction(Action):
+class SafeAction(Action, ABC):
     """An action whose failures (database down, a bug) end in an apology, not silence."""
 
     async def run(

@@ -202,3 +202,14 @@ async def test_unreadable_contact_is_asked_again(db_url):
         "guest-8", "hmm vet ikke", "inform", slots={"requested_slot": "contact"}, active_loop="identify_form"))
     assert responses(dispatcher) == ["utter_contact_invalid"]
     assert slots_set(events)["contact"] is None
+
+
+def test_every_custom_action_of_the_domain_is_served_by_the_action_server():
+    from rasa_sdk.executor import ActionExecutor
+
+    from tests.actions_support import DOMAIN
+
+    executor = ActionExecutor()
+    executor.register_package("actions")
+    custom = {a for a in DOMAIN["actions"] if a.startswith(("action_", "validate_"))}
+    assert custom <= set(executor.actions)

@@ -176,9 +176,11 @@ def test_malformed_requests_get_a_clear_error(stack, raw, status):
 
 
 def test_two_misunderstandings_in_a_row_offer_a_person(stack):
-    say(stack, "lost-1", "asdkjh qwoeiu zxcmnb")
-    second = texts(say(stack, "lost-1", "qpwoei rutyal skdjfh"))
-    assert second
+    # Sent as intents, so the test does not hang on what the model makes of gibberish:
+    # the dialogue, the action and the database are what is tested here.
+    first = texts(say(stack, "lost-1", "/nlu_fallback"))
+    second = texts(say(stack, "lost-1", "/nlu_fallback"))
+    assert first != second
     with session_scope(stack.db_url) as session:  # type: ignore[attr-defined]
         reasons = session.execute(
             select(HumanRequest.reason).filter_by(sender_key="rest:lost-1")

@@ -19,13 +19,7 @@ from actions.common import (
     latest_text,
     now,
 )
-from actions.identity import (
-    IDENTITY_SLOTS,
-    INTERRUPTIONS,
-    IdentityValidation,
-    identity_gave_up,
-    identity_needed,
-)
+from actions.identity import INTERRUPTIONS, IdentityValidation, identity_first, identity_gave_up
 from actions.time_choice import TimeValidation, encode_wish
 from bot import booking, i18n
 from bot.catalog import recognise_services, service_names
@@ -53,15 +47,9 @@ class ValidateBookingForm(IdentityValidation, TimeValidation, FormValidationActi
         tracker: Tracker,
         domain: dict[str, Any],
     ) -> list[str]:
-        if (
-            tracker.get_slot("booking_confirmed") is False
-            or tracker.get_slot("booking_time") == "declined"
-            or identity_gave_up(tracker)
-        ):
+        if tracker.get_slot("booking_confirmed") is False or tracker.get_slot("booking_time") == "declined":
             return []
-        if identity_needed(tracker):
-            return IDENTITY_SLOTS + domain_slots
-        return domain_slots
+        return identity_first(tracker, domain_slots)
 
     async def extract_service_types(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]

@@ -48,6 +48,15 @@ def identity_gave_up(tracker: Tracker) -> bool:
     return customer_id(tracker) is None and tracker.get_slot("otp_code") in GAVE_UP
 
 
+def identity_first(tracker: Tracker, slots: list[str]) -> list[str]:
+    """A form's required slots: who the customer is first, nothing once they gave up."""
+    if identity_gave_up(tracker):
+        return []
+    if identity_needed(tracker):
+        return IDENTITY_SLOTS + slots
+    return slots
+
+
 def ask_identity_first(action_name: str) -> list[EventType]:
     """Events that identify the customer, then run `action_name` again."""
     return [SlotSet("pending_action", action_name), FollowupAction("identify_form")]
@@ -133,9 +142,7 @@ class ValidateIdentifyForm(IdentityValidation, FormValidationAction):
         tracker: Tracker,
         domain: dict[str, Any],
     ) -> list[str]:
-        if not identity_needed(tracker):
-            return []
-        return domain_slots
+        return domain_slots if identity_needed(tracker) else []
 
 
 class ActionAfterIdentification(SafeAction):

@@ -10,13 +10,7 @@ from rasa_sdk.events import EventType, FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.common import SafeAction, customer_id, language, now
-from actions.identity import (
-    IDENTITY_SLOTS,
-    IdentityValidation,
-    ask_identity_first,
-    identity_gave_up,
-    identity_needed,
-)
+from actions.identity import IdentityValidation, ask_identity_first, identity_first, identity_needed
 from actions.time_choice import TimeValidation
 from bot import booking, i18n
 from bot.catalog import payment_options, service_names
@@ -89,11 +83,8 @@ class ValidateCancelForm(IdentityValidation, FormValidationAction):
         self, domain_slots: list[str], dispatcher: CollectingDispatcher, tracker: Tracker,
         domain: dict[str, Any],
     ) -> list[str]:
-        if identity_gave_up(tracker):
-            return []
-        if identity_needed(tracker):
-            return IDENTITY_SLOTS + domain_slots
-        return domain_slots if _has_changeable_booking(tracker) else []
+        wanted = identity_needed(tracker) or _has_changeable_booking(tracker)
+        return identity_first(tracker, domain_slots if wanted else [])
 
 
 class ActionAskCancelConfirmed(SafeAction):
@@ -151,11 +142,10 @@ class ValidateRescheduleForm(IdentityValidation, TimeValidation, FormValidationA
         self, domain_slots: list[str], dispatcher: CollectingDispatcher, tracker: Tracker,
         domain: dict[str, Any],
     ) -> list[str]:
-        if identity_gave_up(tracker) or tracker.get_slot("booking_time") == "declined":
+        if tracker.get_slot("booking_time") == "declined":
             return []
-        if identity_needed(tracker):
-            return IDENTITY_SLOTS + domain_slots
-        return domain_slots if _has_changeable_booking(tracker) else []
+        wanted = identity_needed(tracker) or _has_changeable_booking(tracker)
+        return identity_first(tracker, domain_slots if wanted else [])
 
 
 class ActionRescheduleBooking(SafeAction):

@@ -36,6 +36,12 @@ def _has_changeable_booking(tracker: Tracker) -> bool:
         return booking.next_changeable_booking(session, cid, now()) is not None
 
 
+def _slots_for_next_booking(tracker: Tracker, slots: list[str]) -> list[str]:
+    """Identity first; then the form's slots only if there is a booking to change."""
+    wanted = identity_needed(tracker) or _has_changeable_booking(tracker)
+    return identity_first(tracker, slots if wanted else [])
+
+
 class ActionBookingStatus(SafeAction):
     def name(self) -> str:
         return "action_booking_status"
@@ -83,8 +89,7 @@ class ValidateCancelForm(IdentityValidation, FormValidationAction):
         self, domain_slots: list[str], dispatcher: CollectingDispatcher, tracker: Tracker,
         domain: dict[str, Any],
     ) -> list[str]:
-        wanted = identity_needed(tracker) or _has_changeable_booking(tracker)
-        return identity_first(tracker, domain_slots if wanted else [])
+        return _slots_for_next_booking(tracker, domain_slots)
 
 
 class ActionAskCancelConfirmed(SafeAction):
@@ -144,8 +149,7 @@ class ValidateRescheduleForm(IdentityValidation, TimeValidation, FormValidationA
     ) -> list[str]:
         if tracker.get_slot("booking_time") == "declined":
             return []
-        wanted = identity_needed(tracker) or _has_changeable_booking(tracker)
-        return identity_first(tracker, domain_slots if wanted else [])
+        return _slots_for_next_booking(tracker, domain_slots)
 
 
 class ActionRescheduleBooking(SafeAction):

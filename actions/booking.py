@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import logging
 from datetime import datetime
 from typing import Any
+from uuid import uuid4
 
 from rasa_sdk import FormValidationAction, Tracker
 from rasa_sdk.events import EventType, FollowupAction, SlotSet
@@ -20,16 +22,43 @@ from actions.common import (
     now,
 )
 from actions.identity import INTERRUPTIONS, IdentityValidation, identity_first, identity_gave_up
+from actions.suggestions import answer_buttons, offer_name, store_offer, tapped_suggestion
 from actions.time_choice import TimeValidation, encode_wish
 from bot import booking, i18n
 from bot.catalog import recognise_services, service_names
-from bot.db.models import Customer
+from bot.db.models import Customer, Preferences, Suggestion
 from bot.db.session import session_scope
+from bot.strategy import outcomes
+from bot.strategy.engine import suggest
+
+log = logging.getLogger(__name__)
 
 BOOKING_SLOTS = (
     "service_types", "booking_time", "time_wish", "offered_times", "loaner_car",
     "booking_confirmed", "contact", "otp_code",
+    "booking_draft", "open_suggestion", "loaner_suggestion", "suggestion_answer", "suggestions_checked",
 )
+
+
+def draft_context(tracker: Tracker) -> str:
+    return f"booking:{tracker.get_slot('booking_draft')}"
+
+
+def _time_chosen(tracker: Tracker) -> bool:
+    value = tracker.get_slot("booking_time")
+    return bool(value) and value != "declined"
+
+
+def _ready_for_offers(tracker: Tracker) -> bool:
+    return (
+        customer_id(tracker) is not None
+        and bool(tracker.get_slot("service_types"))
+        and _time_chosen(tracker)
+        and tracker.get_slot("loaner_car") is not None
+        and tracker.get_slot("booking_confirmed") is None
+        and tracker.get_slot("open_suggestion") is None
+        and not tracker.get_slot("suggestions_checked")
+    )
 
 
 def reset_booking_slots() -> list[EventType]:
@@ -49,7 +78,69 @@ class ValidateBookingForm(IdentityValidation, TimeValidation, FormValidationActi
     ) -> list[str]:
         if tracker.get_slot("booking_confirmed") is False or tracker.get_slot("booking_time") == "declined":
             return []
-        return identity_first(tracker, domain_slots)
+        slots = list(domain_slots)
+        if tracker.get_slot("open_suggestion"):
+            slots.insert(slots.index("booking_confirmed"), "suggestion_answer")
+        return identity_first(tracker, slots)
+
+    async def get_validation_events(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[EventType]:
+        """After the customer's answers are validated: the agreement's loaner car for `auto`
+        customers, then the next suggestion of the strategy engine, one at a time."""
+        events = await super().get_validation_events(dispatcher, tracker, domain)
+        if tracker.get_slot("booking_draft") is None:
+            events.append(SlotSet("booking_draft", uuid4().hex[:12]))
+        tracker.add_slots(events)
+        try:
+            extra = self._agreement_loaner(dispatcher, tracker)
+            tracker.add_slots(extra)
+            if _ready_for_offers(tracker):
+                extra += self._next_offer(tracker)
+        except Exception:  # noqa: BLE001 - suggestions are a bonus: the booking goes on without them
+            log.exception("strategy engine failed inside the booking form")
+            extra = [SlotSet("suggestions_checked", True), SlotSet("open_suggestion", None)]
+        return events + extra
+
+    def _agreement_loaner(self, dispatcher: CollectingDispatcher, tracker: Tracker) -> list[EventType]:
+        cid = customer_id(tracker)
+        if (
+            cid is None or tracker.get_slot("strategy") != "auto"
+            or tracker.get_slot("loaner_car") is not None or not _time_chosen(tracker)
+        ):
+            return []
+        with session_scope() as session:
+            prefs = session.get(Preferences, cid)
+            if not (prefs and prefs.auto_service and (prefs.agreement or {}).get("loaner")):
+                return []
+            car = booking.free_loaner(
+                session, booking.default_location(session),
+                datetime.fromisoformat(tracker.get_slot("booking_time")).date(),
+            )
+        if car is None:
+            dispatcher.utter_message(response="utter_loaner_unavailable")
+            return [SlotSet("loaner_car", False)]
+        dispatcher.utter_message(response="utter_agreement_loaner")
+        return [SlotSet("loaner_car", True)]
+
+    def _next_offer(self, tracker: Tracker) -> list[EventType]:
+        cid = customer_id(tracker)
+        assert cid is not None
+        context = draft_context(tracker)
+        with session_scope() as session:
+            limit = int(booking.setting(session, "max_offers_per_booking", 2) or 0)  # type: ignore[arg-type]
+            found = None
+            if outcomes.offers_made_in_context(session, cid, context, "service") < limit:
+                result = suggest(
+                    session, cid, now().date(), language(tracker),
+                    services=list(tracker.get_slot("service_types") or []),
+                    context=context, kinds=("service",), limit=1,
+                )
+                if result.first() is not None:
+                    found = store_offer(session, tracker, cid, result.items[0], context, result.strategy)
+            if found is None:
+                return [SlotSet("suggestions_checked", True)]
+            return [SlotSet("open_suggestion", str(found.id))]
 
     async def extract_service_types(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
@@ -76,9 +167,41 @@ class ValidateBookingForm(IdentityValidation, TimeValidation, FormValidationActi
             codes = [s.code for s in booking.services_by_code(session, list(value or []))]
         return {"service_types": codes or None}
 
+    async def extract_suggestion_answer(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> dict[str, Any]:
+        """Yes or no to the offer being asked (a tapped button carries the offer's id)."""
+        if tracker.get_slot("requested_slot") != "suggestion_answer":
+            return {}
+        intent = latest_intent(tracker)
+        if intent in ("affirm", "deny"):
+            return {"suggestion_answer": intent == "affirm"}
+        return {}
+
+    def validate_suggestion_answer(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> dict[str, Any]:
+        cid = customer_id(tracker)
+        target = tapped_suggestion(tracker) or _int(tracker.get_slot("open_suggestion"))
+        if cid is not None and target is not None and value is not None:
+            lang = language(tracker)
+            with session_scope() as session:
+                row = outcomes.decide(session, target, cid, bool(value), now())
+                name = offer_name(session, row.offer_code, lang) if row else None
+            if name:
+                dispatcher.utter_message(
+                    response="utter_suggestion_added" if value else "utter_suggestion_declined",
+                    offer=i18n.in_sentence(name),
+                )
+        return {"suggestion_answer": None, "open_suggestion": None}
+
     def validate_loaner_car(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> dict[str, Any]:
+        offered, cid = _int(tracker.get_slot("loaner_suggestion")), customer_id(tracker)
+        if offered is not None and cid is not None and value is not None:
+            with session_scope() as session:
+                outcomes.decide(session, offered, cid, bool(value), now())
         start = tracker.get_slot("booking_time")
         if value is not True or not start or start == "declined":
             return {"loaner_car": bool(value)}
@@ -97,6 +220,87 @@ class ValidateBookingForm(IdentityValidation, TimeValidation, FormValidationActi
         return {"booking_confirmed": value}
 
 
+def _int(value: Any) -> int | None:
+    try:
+        return int(value) if value not in (None, "") else None
+    except (TypeError, ValueError):
+        return None
+
+
+class ActionAskLoanerCar(SafeAction):
+    """Ask about a loaner car, as a suggestion with its reason when the engine has one."""
+
+    def name(self) -> str:
+        return "action_ask_loaner_car"
+
+    async def act(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[EventType]:
+        cid, lang = customer_id(tracker), language(tracker)
+        row: Suggestion | None = None
+        events: list[EventType] = []
+        if tracker.get_slot("booking_draft") is None:
+            events.append(SlotSet("booking_draft", uuid4().hex[:12]))
+            tracker.add_slots(events)
+        row_id = None
+        if cid is not None:
+            with session_scope() as session:
+                offered = _int(tracker.get_slot("loaner_suggestion"))
+                row = session.get(Suggestion, offered) if offered else None
+                if row is None:
+                    result = suggest(
+                        session, cid, now().date(), lang,
+                        services=list(tracker.get_slot("service_types") or []),
+                        context=draft_context(tracker), kinds=("loaner",), limit=1,
+                    )
+                    if result.first() is not None:
+                        row = store_offer(
+                            session, tracker, cid, result.items[0], draft_context(tracker), result.strategy
+                        )
+                reason, row_id = (row.reason, row.id) if row is not None else (None, None)
+        if row_id is None:
+            dispatcher.utter_message(response="utter_ask_loaner_car")
+            return events
+        dispatcher.utter_message(response="utter_suggest_loaner", reason=reason, buttons=answer_buttons(lang, row_id))
+        return [*events, SlotSet("loaner_suggestion", str(row_id))]
+
+
+class ActionAskSuggestionAnswer(SafeAction):
+    """Offer the open suggestion: what, why, what it costs, and one tap to say yes or no."""
+
+    def name(self) -> str:
+        return "action_ask_suggestion_answer"
+
+    async def act(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[EventType]:
+        lang, offered = language(tracker), _int(tracker.get_slot("open_suggestion"))
+        with session_scope() as session:
+            row = session.get(Suggestion, offered) if offered else None
+            if row is None:
+                return [SlotSet("open_suggestion", None), SlotSet("suggestions_checked", True)]
+            name, reason, price, row_id = offer_name(session, row.offer_code, lang), row.reason, row.price_nok, row.id
+        dispatcher.utter_message(
+            response="utter_suggest_offer", offer=name, reason=reason,
+            price=i18n.format_price(int(price or 0), lang), buttons=answer_buttons(lang, row_id),
+        )
+        return []
+
+
+def _accepted_offers(session: Any, tracker: Tracker, lang: str) -> tuple[list[str], int]:
+    """Names and total price of the offers accepted in this booking."""
+    cid = customer_id(tracker)
+    if cid is None or not tracker.get_slot("booking_draft"):
+        return [], 0
+    names, total = [], 0
+    for code, status in outcomes.decisions_in_context(session, cid, draft_context(tracker)).items():
+        row = outcomes.find_in_context(session, cid, draft_context(tracker), code)
+        if status == "accepted" and row is not None and (row.price_nok or 0) > 0:
+            names.append(i18n.in_sentence(offer_name(session, code, lang)))
+            total += int(row.price_nok or 0)
+    return names, total
+
+
 class ActionAskBookingConfirmed(SafeAction):
     """Sum up the booking with price before the customer confirms it."""
 
@@ -112,7 +316,11 @@ class ActionAskBookingConfirmed(SafeAction):
         with session_scope() as session:
             services = booking.services_by_code(session, codes)
             location = booking.default_location(session).name
-            names = i18n.join_list(service_names(session, codes, lang), lang)
+            extra_names, extra_price = _accepted_offers(session, tracker, lang)
+            names = i18n.join_list(service_names(session, codes, lang) + extra_names, lang)
+            terms = self._agreement_terms(session, tracker, lang)
+        for response, values in terms:
+            dispatcher.utter_message(response=response, **values)
         dispatcher.utter_message(
             response="utter_ask_booking_confirmed_loaner"
             if tracker.get_slot("loaner_car")
@@ -120,9 +328,27 @@ class ActionAskBookingConfirmed(SafeAction):
             services=names,
             when=i18n.format_datetime(start, lang),
             location=location,
-            price=i18n.format_price(booking.price_estimate(services), lang),
+            price=i18n.format_price(booking.price_estimate(services) + extra_price, lang),
         )
         return []
+
+    @staticmethod
+    def _agreement_terms(session: Any, tracker: Tracker, lang: str) -> list[tuple[str, dict[str, str]]]:
+        """For `auto` customers: what their agreement arranges (pickup, payment)."""
+        cid = customer_id(tracker)
+        if cid is None or tracker.get_slot("strategy") != "auto":
+            return []
+        prefs = session.get(Preferences, cid)
+        agreement = (prefs.agreement or {}) if prefs and prefs.auto_service else {}
+        terms: list[tuple[str, dict[str, str]]] = []
+        if agreement.get("pickup"):
+            terms.append(("utter_agreement_pickup", {}))
+        if agreement.get("payment"):
+            methods = booking.setting(session, "payment_methods", []) or []
+            names = {m["code"]: m["names"].get(lang, m["code"]) for m in methods}  # type: ignore[union-attr]
+            payment = names.get(agreement["payment"], agreement["payment"])
+            terms.append(("utter_agreement_payment", {"payment": payment}))
+        return terms
 
 
 class ActionBookService(SafeAction):
@@ -159,7 +385,9 @@ class ActionBookService(SafeAction):
                     SlotSet("time_wish", encode_wish(start, True)),
                     FollowupAction("booking_form"),
                 ]
-            names = i18n.join_list(service_names(session, codes, lang), lang)
+            outcomes.attach_to_booking(session, cid, draft_context(tracker), record)
+            booked_codes = list(dict.fromkeys(item.service_code for item in record.items))
+            names = i18n.join_list(service_names(session, booked_codes, lang), lang)
             price = sum(item.price_nok for item in record.items)
             loaner_model = record.loaner.car.model if record.loaner else None
             reference, location = record.reference, record.location.name

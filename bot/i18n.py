@@ -59,14 +59,28 @@ def channel_text(key: str, lang: str | None) -> str:
     return CHANNEL_TEXTS[key][lang_or_default(lang)]
 
 
-def format_date(day: date, lang: str | None) -> str:
-    """"tirsdag 24. november", "tisdag 24 november", "Tuesday 24 November"."""
+def format_date(day: date, lang: str | None, year: bool = False) -> str:
+    """"tirsdag 24. november", "tisdag 24 november", "Tuesday 24 November" (+ " 2025" with year)."""
     lang = lang_or_default(lang)
     weekday = _WEEKDAYS[lang][day.weekday()]
     month = _MONTHS[lang][day.month - 1]
-    if lang == "nb":
-        return f"{weekday} {day.day}. {month}"
-    return f"{weekday} {day.day} {month}"
+    text = f"{weekday} {day.day}. {month}" if lang == "nb" else f"{weekday} {day.day} {month}"
+    return f"{text} {day.year}" if year else text
+
+
+def in_sentence(name: str) -> str:
+    """A catalog title used mid-sentence: "Lakkbehandling til halv pris" -> "lakkbehandling ..."
+    (acronyms such as "EU-kontroll" keep their capitals)."""
+    if len(name) > 1 and name[0].isupper() and not name[1].isupper():
+        return name[0].lower() + name[1:]
+    return name
+
+
+def format_day_month(day: date, lang: str | None) -> str:
+    """"1. november", "1 november", "1 November"."""
+    lang = lang_or_default(lang)
+    month = _MONTHS[lang][day.month - 1]
+    return f"{day.day}. {month}" if lang == "nb" else f"{day.day} {month}"
 
 
 def format_time(moment: datetime, lang: str | None) -> str:
@@ -95,6 +109,13 @@ def format_price(amount_nok: int, lang: str | None) -> str:
     if lang == "en":
         return f"NOK {amount_nok:,}"
     return f"{amount_nok:,}".replace(",", "\u00a0") + "\u00a0kr"
+
+
+def format_number(value: int, lang: str | None) -> str:
+    """"90 000" in nb and sv, "90,000" in en."""
+    if lang_or_default(lang) == "en":
+        return f"{value:,}"
+    return f"{value:,}".replace(",", "\u00a0")
 
 
 def format_duration(minutes: int, lang: str | None) -> str:
@@ -129,3 +150,38 @@ def closed_word(lang: str | None) -> str:
 
 def yes_no(value: bool, lang: str | None) -> str:
     return _YES_NO[lang_or_default(lang)][0 if value else 1]
+
+
+_OFFER_BUTTONS = {
+    "nb": ("Ja, legg til", "Nei takk"),
+    "sv": ("Ja, lägg till", "Nej tack"),
+    "en": ("Yes, add it", "No thanks"),
+}
+_DATA_LABELS = {
+    "nb": {"mileage_km": "kilometerstanden vi registrerte ved siste verkstedbesøk",
+           "usage_mileage_km": "kilometerstanden fra bilens kjøredata", "age_years": "bilens årsmodell",
+           "habits": "kjørevanene du deler med oss", "loaner_last_time": "at du tok lånebil ved forrige besøk",
+           "body_type": "biltypen"},
+    "sv": {"mileage_km": "mätarställningen vi registrerade vid senaste verkstadsbesöket",
+           "usage_mileage_km": "mätarställningen från bilens kördata", "age_years": "bilens årsmodell",
+           "habits": "körvanorna du delar med oss", "loaner_last_time": "att du tog lånebil vid förra besöket",
+           "body_type": "biltypen"},
+    "en": {"mileage_km": "the mileage we recorded at your last workshop visit",
+           "usage_mileage_km": "the mileage from your car's driving data", "age_years": "your car's model year",
+           "habits": "the driving habits you share with us", "loaner_last_time": "that you took a loaner car last time",
+           "body_type": "the type of car"},
+}
+_NO_DATA = {"nb": "bare hva som er med i bestillingen og årstiden", "sv": "bara vad som ingår i bokningen och årstiden",
+            "en": "only what is in the booking and the season"}
+
+
+def offer_buttons(lang: str | None) -> tuple[str, str]:
+    """Titles of the accept and decline buttons under a suggestion."""
+    return _OFFER_BUTTONS[lang_or_default(lang)]
+
+
+def data_used_text(data_used: list[dict[str, object]], lang: str | None) -> str:
+    """ "the mileage we recorded … and the driving habits you share" from a suggestion's data_used."""
+    lang = lang_or_default(lang)
+    labels = [_DATA_LABELS[lang].get(str(item.get("fact")), str(item.get("fact"))) for item in data_used]
+    return join_list(labels, lang) if labels else _NO_DATA[lang]

@@ -18,7 +18,7 @@ import pytest
 from sqlalchemy import select
 
 from bot.db import migrate
-from bot.db.models import Booking, HumanRequest
+from bot.db.models import Booking, HumanRequest, Preferences, Suggestion
 from bot.db.seed import seed_all
 from bot.db.session import session_scope
 from bot.lang import detect_language
@@ -186,6 +186,113 @@ def test_two_misunderstandings_in_a_row_offer_a_person(stack):
             select(HumanRequest.reason).filter_by(sender_key="rest:lost-1")
         ).scalars().all()
     assert reasons == ["fallback"]
+
+
+def converse(stack: Stack, sender: str, first: str, lang: str, accept: bool) -> tuple[str, list[str]]:
+    """Book like a customer: first free time, suggestions accepted (or declined) with one tap,
+    the plain loaner question answered no, the summary yes. Returns the reference and transcript."""
+    no, yes = {"nb": ("nei", "ja"), "en": ("no", "yes")}[lang]
+    replies = say(stack, sender, first)
+    transcript: list[str] = []
+    for _ in range(10):
+        text = texts(replies)
+        transcript.append(text)
+        assert detect_language(text) in (lang, None), text
+        found = re.search(r"FB-[A-Z0-9]+", text)
+        if found:
+            return found.group(0), transcript
+        payloads = [b["payload"] for b in buttons(replies)]
+        times = [p for p in payloads if "slot_choice" in p]
+        offers = [p for p in payloads if '"suggestion"' in p]
+        if times:
+            replies = say(stack, sender, times[0])
+        elif offers:
+            replies = say(stack, sender, offers[0] if accept else offers[1])
+        elif "/affirm" in payloads:
+            is_summary = bool(re.search(r"\d[\d\u00a0 ,]*\s?(kr|NOK)|NOK", text))
+            replies = say(stack, sender, yes if is_summary else no)
+        else:
+            raise AssertionError(f"unexpected turn: {text!r} {payloads}")
+    raise AssertionError("booking did not finish in 10 turns")
+
+
+# The same request under each strategy, in Norwegian and English: visibly different answers.
+# Days differ per conversation so the loaner cars (three per day) never run out.
+SAME_REQUEST = {
+    "nb": "jeg trenger service og vinterdekk på {day}",
+    "en": "I need a service and winter tyres on {day}",
+}
+STRATEGY_CASES = [
+    ("demo-respond", "nb", "torsdag", False), ("demo-respond", "en", "Friday", False),
+    ("demo-curated", "nb", "tirsdag", True), ("demo-curated", "en", "Wednesday", True),
+    ("demo-coach", "nb", "tirsdag", False), ("demo-coach", "en", "Wednesday", False),
+    ("demo-auto", "nb", "torsdag", False), ("demo-auto", "en", "Friday", False),
+]
+EXPECTED_TEXTS = {
+    ("demo-respond", "nb"): ["Trenger du lånebil"],
+    ("demo-respond", "en"): ["Do you need a loaner car"],
+    ("demo-curated", "nb"): ["Du tok lånebil sist", "passert 90\u00a0000 km", "Innvendig rengjøring og lakkbehandling"],
+    ("demo-curated", "en"): ["You took a loaner car the last time", "passed 90,000 km", "Interior cleaning and paint"],
+    ("demo-coach", "nb"): ["fjellet annenhver helg", "Takboks for vintersesongen", "Trenger du lånebil"],
+    ("demo-coach", "en"): ["mountains every other weekend", "Roof box for the winter season"],
+    ("demo-auto", "nb"): ["Lånebil er med i avtalen din", "henter vi bilen", "faktura"],
+    ("demo-auto", "en"): ["A loaner car is part of your agreement", "we collect the car", "invoice"],
+}
+NOT_EXPECTED = {
+    "demo-respond": ["forslag", "suggestion", "halv pris", "half price", "Takboks", "Roof box"],
+    "demo-curated": ["Takboks", "Roof box", "Trenger du lånebil", "Do you need a loaner"],
+    "demo-coach": ["halv pris", "half price", "Du tok lånebil", "You took a loaner"],
+    "demo-auto": ["Trenger du lånebil", "Do you need a loaner", "Takboks", "Roof box"],
+}
+BOOKED = {
+    "demo-respond": (["service", "tyre_change"], False),
+    "demo-curated": (["interior_cleaning", "polish", "service", "tyre_change"], True),
+    "demo-coach": (["service", "tyre_change"], False),
+    "demo-auto": (["service", "tyre_change"], True),
+}
+
+
+@pytest.mark.parametrize(("sender", "lang", "day", "accept"), STRATEGY_CASES)
+def test_same_request_gets_the_answer_of_the_customers_strategy(stack, sender, lang, day, accept):
+    reference, transcript = converse(stack, sender, SAME_REQUEST[lang].format(day=day), lang, accept)
+    conversation = "\n".join(transcript)
+    for expected in EXPECTED_TEXTS[(sender, lang)]:
+        assert expected in conversation, (expected, conversation)
+    for unexpected in NOT_EXPECTED[sender]:
+        assert unexpected not in conversation, (unexpected, conversation)
+    record, stored = bookings_of(stack, reference)
+    services, loaner = BOOKED[sender]
+    assert stored == services
+    with session_scope(stack.db_url) as session:  # type: ignore[attr-defined]
+        record = session.execute(select(Booking).filter_by(reference=reference)).scalar_one()
+        assert (record.loaner is not None) == loaner
+        prices = {item.service_code: item.price_nok for item in record.items}
+        offers = session.execute(
+            select(Suggestion.offer_code, Suggestion.status).filter_by(booking_id=record.id)
+        ).all()
+    if sender == "demo-curated":
+        assert (prices["interior_cleaning"], prices["polish"]) == (645, 1245)
+        assert sorted(offers) == [("care_half_price", "accepted"), ("loaner_again", "accepted")]
+    if sender == "demo-coach":
+        assert offers == [("roof_box_winter", "declined")]
+    if sender == "demo-respond":
+        assert offers == []
+
+
+def test_why_was_that_suggested(stack):
+    answer = texts(say(stack, "demo-curated", "why did you suggest that?"))
+    assert "passed 90,000 km" in answer and "mileage we recorded" in answer
+
+
+def test_withdrawn_consent_stops_usage_based_suggestions_in_the_next_turn(stack):
+    answer = texts(say(stack, "demo-coach", "slutt å bruke kjøredataene mine"))
+    assert "kjøredataene" in answer
+    reference, transcript = converse(stack, "demo-coach", SAME_REQUEST["nb"].format(day="mandag"), "nb", False)
+    conversation = "\n".join(transcript)
+    assert "Takboks" not in conversation and "fjellet" not in conversation
+    with session_scope(stack.db_url) as session:  # type: ignore[attr-defined]
+        prefs = session.execute(select(Preferences).filter_by(customer_id=3)).scalar_one()
+        assert prefs.data_sharing == "history"
 
 
 def test_action_server_down_gives_an_apology_not_silence(stack):

@@ -16,9 +16,11 @@ from sqlalchemy import (
     Column,
     Date,
     DateTime,
+    Float,
     ForeignKey,
     Integer,
     String,
+    Text,
     UniqueConstraint,
 )
 from sqlalchemy.orm import declarative_base, relationship
@@ -90,7 +92,7 @@ class Vehicle(Base):
     __tablename__ = "vehicles"
 
     id = Column(Integer, primary_key=True)
-    customer_id = Column(ForeignKey("customers.id", ondelete="CASCADE"))
+    customer_id = Column(ForeignKey("customers.id", ondelete="CASCADE"), index=True)
     registration = Column(String(16), unique=True)
     make = Column(String(40))
     model = Column(String(60))
@@ -118,7 +120,7 @@ class VehicleReading(Base):
     __tablename__ = "vehicle_readings"
 
     id = Column(Integer, primary_key=True)
-    vehicle_id = Column(ForeignKey("vehicles.id", ondelete="CASCADE"))
+    vehicle_id = Column(ForeignKey("vehicles.id", ondelete="CASCADE"), index=True)
     read_at = Column(DateTime)
     mileage_km = Column(Integer)
 
@@ -131,7 +133,7 @@ class ServiceJob(Base):
     __tablename__ = "service_jobs"
 
     id = Column(Integer, primary_key=True)
-    customer_id = Column(ForeignKey("customers.id", ondelete="CASCADE"))
+    customer_id = Column(ForeignKey("customers.id", ondelete="CASCADE"), index=True)
     vehicle_id = Column(ForeignKey("vehicles.id", ondelete="SET NULL"))
     done_on = Column(Date)
     items = Column(JSON, default=list)
@@ -168,16 +170,50 @@ class Service(Base):
 
 
 class Offer(Base):
-    """A catalog offer (used by the strategy engine); conditions are data too."""
+    """A catalog offer for the strategy engine; what it sells, when and why are all data.
+
+    `kind` is "service" (adds `items` to the booking) or "loaner" (a loaner car);
+    `conditions` are matched by bot/strategy/conditions.py; `reasons` are the one-line
+    explanation per language, with placeholders filled from the facts the offer used.
+    """
 
     __tablename__ = "offers"
 
     code = Column(String(40), primary_key=True)
     service_code = Column(ForeignKey("services.code"))
+    kind = Column(String(16), default="service")
+    # [{"service": "polish", "price_nok": 1245}, ...]: what a booking gets when accepted.
+    items = Column(JSON, default=list)
     names = Column(JSON)
+    reasons = Column(JSON, default=dict)
     price_nok = Column(Integer)
     conditions = Column(JSON, default=dict)
+    weight = Column(Float, default=1.0)
     active = Column(Boolean, default=True)
+
+
+class Suggestion(Base):
+    """One offer made to one customer, with its reason, the data it used and its outcome."""
+
+    __tablename__ = "suggestions"
+    __table_args__ = (UniqueConstraint("customer_id", "context", "offer_code"),)
+
+    id = Column(Integer, primary_key=True)
+    customer_id = Column(ForeignKey("customers.id", ondelete="CASCADE"), index=True)
+    offer_code = Column(ForeignKey("offers.code"), index=True)
+    # What the offer was made for: a booking in progress ("draft:<id>"), advice, a proactive event.
+    context = Column(String(64))
+    booking_id = Column(ForeignKey("bookings.id", ondelete="SET NULL"))
+    strategy = Column(String(16))
+    channel = Column(String(32))
+    lang = Column(String(2))
+    reason = Column(Text)
+    data_used = Column(JSON, default=list)
+    price_nok = Column(Integer)
+    # offered -> accepted | declined
+    status = Column(String(10), default="offered")
+    offered_at = Column(DateTime)
+    decided_at = Column(DateTime)
 
 
 class CalendarTemplate(Base):
@@ -227,7 +263,7 @@ class Booking(Base):
 
     id = Column(Integer, primary_key=True)
     reference = Column(String(16), unique=True)
-    customer_id = Column(ForeignKey("customers.id", ondelete="CASCADE"))
+    customer_id = Column(ForeignKey("customers.id", ondelete="CASCADE"), index=True)
     vehicle_id = Column(ForeignKey("vehicles.id", ondelete="SET NULL"))
     location_id = Column(ForeignKey("locations.id"))
     slot_id = Column(ForeignKey("workshop_slots.id"))

@@ -105,13 +105,18 @@ def seed_business(session: Session, seed_dir: Path = SEED_DIR) -> SeedReport:
         )
     session.flush()
     for row in catalog.get("offers", []):
+        items = row.get("items", [])
         session.merge(
             Offer(
                 code=row["code"],
-                service_code=row["service_code"],
+                kind=row.get("kind", "service"),
+                service_code=items[0]["service"] if items else None,
+                items=items,
                 names=row["names"],
-                price_nok=row["price_nok"],
+                reasons=row.get("reasons", {}),
+                price_nok=row.get("price_nok", sum(int(i["price_nok"]) for i in items)),
                 conditions=row.get("conditions", {}),
+                weight=float(row.get("weight", 1.0)),
                 active=row.get("active", True),
             )
         )

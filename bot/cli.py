@@ -49,7 +49,46 @@ def _run(args: argparse.Namespace) -> int:
     return run_forever(args.rasa_port, args.action_port)
 
 
+def _strategy(args: argparse.Namespace) -> int:
+    """Explain a customer's strategy and suggestions, or print offer acceptance rates."""
+    from bot.db.models import Customer
+    from bot.strategy import outcomes
+    from bot.strategy.engine import suggest
+
+    with session_scope() as session:
+        if args.action == "rates":
+            rates = outcomes.acceptance_rates(session, args.segment)
+            print(f"{'offer':<22}{args.segment:<10}{'offered':>8}{'accepted':>9}{'declined':>9}{'rate':>7}")
+            for r in rates:
+                print(f"{r.offer_code:<22}{r.segment:<10}{r.offered:>8}{r.accepted:>9}{r.declined:>9}{r.rate:>7.0%}")
+            return 0
+        if not args.customer:
+            print("bot strategy show needs a customer (id or demo key, e.g. demo-coach)", file=sys.stderr)
+            return 2
+        key = args.customer
+        customer = session.get(Customer, int(key)) if key.isdigit() else (
+            session.query(Customer).filter_by(demo_key=key).one_or_none()
+        )
+        if customer is None:
+            print(f"no customer {key!r}", file=sys.stderr)
+            return 1
+        services = args.services.split(",") if args.services else None
+        result = suggest(session, customer.id, date.today(), args.lang, services=services, asked=services is None)
+        print(f"customer {customer.id}: strategy {result.strategy} (rule {result.choice.rule}; {result.choice.facts})")
+        print(f"data the engine may use: {', '.join(sorted(result.choice.data_allowed))}")
+        for s in result.items:
+            used = ", ".join(f"{d['source']}.{d['fact']}" for d in s.data_used) or "no personal data"
+            print(f"- {s.offer_code} ({s.price_nok} NOK, score {s.score}): {s.reason} [uses {used}]")
+        if not result.items:
+            print("- no suggestion")
+    return 0
+
+
 def _bench(args: argparse.Namespace) -> int:
+    if args.what == "strategy":
+        from bot.bench_strategy import run
+
+        return run(args)
     from bot.bench import run_bench
 
     return run_bench(args)
@@ -79,8 +118,21 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--action-port", type=int, default=5055)
     run.set_defaults(func=_run)
 
-    bench = sub.add_parser("bench", help="measure training, start-up and per-turn latency")
-    bench.add_argument("what", choices=["turns"])
+    strategy = sub.add_parser("strategy", help="explain a customer's strategy and suggestions; offer rates")
+    strategy.add_argument("action", choices=["show", "rates"])
+    strategy.add_argument("customer", nargs="?", help="show: customer id or demo key")
+    strategy.add_argument("--lang", default="nb", choices=["nb", "sv", "en"])
+    strategy.add_argument("--services", help="show: a booking in progress, e.g. service,tyre_change")
+    strategy.add_argument("--segment", default="strategy", choices=["strategy", "channel", "lang"])
+    strategy.set_defaults(func=_strategy)
+
+    bench = sub.add_parser(
+        "bench", help="turns: training, start-up and per-turn latency; strategy: suggestions per customer"
+    )
+    bench.add_argument("what", choices=["turns", "strategy"])
+    bench.add_argument("--customers", type=int, default=100_000, help="strategy: customers in the database")
+    bench.add_argument("--calls", type=int, default=2000, help="strategy: customers measured")
+    bench.add_argument("--database-url", help="strategy: use this database (default: var/bench/*.db)")
     bench.add_argument("--turns", type=int, default=500, help="REST turns per measurement")
     bench.add_argument("--concurrency", type=int, default=20, help="concurrent conversations")
     bench.add_argument("--skip-train", action="store_true", help="use the latest model in models/")

@@ -22,7 +22,7 @@ from actions.suggestions import ActionExplainSuggestion
 from bot import booking
 from bot.db.models import Booking, Preferences, Suggestion
 from bot.db.session import session_scope
-from bot.strategy import outcomes
+from bot.strategy.engine import clear_caches
 from tests.actions_support import entity, responses, run, slots_set, tracker
 from tests.conftest import NOW
 
@@ -36,7 +36,7 @@ CUSTOMERS = {
 @pytest.fixture(autouse=True)
 def fixed_clock(monkeypatch):
     monkeypatch.setattr(booking, "now_local", lambda: NOW)
-    outcomes.clear_rates_cache()
+    clear_caches()
 
 
 def booking_tracker(sender: str, text: str, intent: str, lang: str = "nb", **slots: Any):

@@ -12,7 +12,7 @@ from bot import booking
 from bot.db.models import BookingItem, Offer, Preferences, Suggestion
 from bot.preferences import Change, apply_change
 from bot.strategy import outcomes
-from bot.strategy.engine import suggest
+from bot.strategy.engine import clear_caches, suggest
 from tests.conftest import NOW
 
 RESPOND, CURATED, COACH, AUTO, SV, EN = 1, 2, 3, 4, 5, 6
@@ -21,9 +21,9 @@ SERVICE_AND_TYRES = ["service", "tyre_change"]
 
 @pytest.fixture(autouse=True)
 def fresh_rates():
-    outcomes.clear_rates_cache()
+    clear_caches()
     yield
-    outcomes.clear_rates_cache()
+    clear_caches()
 
 
 def codes(result) -> list[str]:
@@ -178,7 +178,7 @@ def test_well_accepted_offers_rank_higher_in_their_segment(session, today):
     base = {s.offer_code: s.score for s in suggest(session, SV, today, "sv", services=SERVICE_AND_TYRES).items}
     for n in range(4):
         outcomes.decide(session, offer(session, CURATED, "care_half_price", f"b:{n}").id, CURATED, True, NOW)
-    outcomes.clear_rates_cache()
+    clear_caches()
     boosted = {s.offer_code: s.score for s in suggest(session, SV, today, "sv", services=SERVICE_AND_TYRES).items}
     assert boosted["care_half_price"] > base["care_half_price"]
 

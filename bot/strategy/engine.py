@@ -6,6 +6,7 @@ facts the offers' conditions may read; outcomes decide the order.
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
@@ -53,9 +54,50 @@ class Suggestions:
         return self.items[0] if self.items else None
 
 
-def render_reason(offer: Offer, params: dict[str, Any], lang: str) -> str:
+@dataclass(frozen=True)
+class OfferSpec:
+    """An active catalog offer, detached from the session so it can be cached."""
+
+    code: str
+    kind: str
+    names: dict[str, str]
+    reasons: dict[str, str]
+    items: tuple[dict[str, Any], ...]
+    price_nok: int
+    conditions: dict[str, Any]
+    weight: float
+
+
+_OFFERS_CACHE: dict[str, tuple[float, list[OfferSpec]]] = {}
+
+
+def catalog_offers(session: Session, max_age_s: float) -> list[OfferSpec]:
+    """The active offers, re-read from the catalog at most every `max_age_s` per database."""
+    key = str(session.get_bind().url)
+    hit = _OFFERS_CACHE.get(key)
+    if hit is not None and time.monotonic() - hit[0] < max_age_s:
+        return hit[1]
+    rows = session.execute(select(Offer).where(Offer.active.is_(True)).order_by(Offer.code)).scalars()
+    specs = [
+        OfferSpec(
+            row.code, row.kind or "service", dict(row.names or {}), dict(row.reasons or {}),
+            tuple(row.items or ()), int(row.price_nok or 0), dict(row.conditions or {}), float(row.weight or 1.0),
+        )
+        for row in rows
+    ]
+    _OFFERS_CACHE[key] = (time.monotonic(), specs)
+    return specs
+
+
+def clear_caches() -> None:
+    """Forget cached offers and acceptance rates (after a catalog change, and in tests)."""
+    _OFFERS_CACHE.clear()
+    outcomes.clear_rates_cache()
+
+
+def render_reason(offer: OfferSpec, params: dict[str, Any], lang: str) -> str:
     lang = i18n.lang_or_default(lang)
-    template = (offer.reasons or {}).get(lang) or (offer.reasons or {}).get("nb") or ""
+    template = offer.reasons.get(lang) or offer.reasons.get("nb") or ""
     values = {
         key: i18n.format_number(value, lang) if isinstance(value, int) and value >= 1000 else value
         for key, value in params.items()
@@ -90,39 +132,37 @@ def suggest(
         return Suggestions(choice, facts)
     ranking = load_rules()["ranking"]
     ctx = OfferContext(tuple(services) if services is not None else None)
-    offers = session.execute(
-        select(Offer).where(Offer.active.is_(True), Offer.kind.in_(kinds)).order_by(Offer.code)
-    ).scalars().all()
-    seen = outcomes.decisions_in_context(session, customer_id, context) if customer_id and context else {}
-    declines = outcomes.decline_counts(session, customer_id) if customer_id else {}
-    rates = outcomes.cached_rates(session, float(ranking["rates_cache_seconds"]))
+    max_age = float(ranking["rates_cache_seconds"])
+    offers = [offer for offer in catalog_offers(session, max_age) if offer.kind in kinds]
+    seen, declines = outcomes.customer_outcomes(session, customer_id, context) if customer_id else ({}, {})
+    rates = outcomes.cached_rates(session, max_age)
     in_booking = set(services or [])
     for offer in offers:  # what the customer already accepted in this context is in the booking
         if seen.get(offer.code) == "accepted":
-            in_booking.update(item["service"] for item in offer.items or ())
+            in_booking.update(item["service"] for item in offer.items)
     found: list[Suggestion] = []
     for offer in offers:
         if offer.code in seen:
             continue
-        items = tuple(offer.items or ())
+        items = offer.items
         if items and all(item["service"] in in_booking for item in items):
             continue
         times_declined = declines.get(offer.code, 0)
         if times_declined >= int(ranking["hide_after_declines"]):
             continue
-        check = check_all(offer.conditions or {}, facts, ctx)
+        check = check_all(offer.conditions, facts, ctx)
         if not check.ok:
             continue
         rate = rates.get((offer.code, choice.strategy))
-        score = float(offer.weight or 1.0) * (0.5 + (rate.rate if rate else 0.5))
+        score = offer.weight * (0.5 + (rate.rate if rate else 0.5))
         score *= float(ranking["decline_decay"]) ** times_declined
         found.append(
             Suggestion(
                 offer_code=offer.code,
-                kind=offer.kind or "service",
-                name=(offer.names or {}).get(i18n.lang_or_default(lang)) or offer.code,
+                kind=offer.kind,
+                name=offer.names.get(i18n.lang_or_default(lang)) or offer.code,
                 reason=render_reason(offer, check.params, lang),
-                price_nok=int(offer.price_nok or 0),
+                price_nok=offer.price_nok,
                 items=items,
                 data_used=tuple(fact.as_used() for fact in check.used),
                 score=round(score, 4),

@@ -54,7 +54,20 @@ def load_facts(session: Session, customer_id: int | None, today: date) -> Custom
     """Read the customer's consent, then only the data that consent covers (3-5 small queries)."""
     if customer_id is None:
         return CustomerFacts(None, choose_strategy(ConsentFacts()), today)
-    prefs = session.execute(select(Preferences).filter_by(customer_id=customer_id)).scalar_one_or_none()
+    # Consent and the car in one round trip (this runs on every suggestion).
+    first = session.execute(
+        select(Preferences, Vehicle)
+        .outerjoin(Vehicle, Vehicle.customer_id == Preferences.customer_id)
+        .where(Preferences.customer_id == customer_id)
+        .order_by(Vehicle.id)
+        .limit(1)
+    ).first()
+    if first is not None:
+        prefs, vehicle = first
+    else:
+        prefs, vehicle = None, session.execute(
+            select(Vehicle).filter_by(customer_id=customer_id).order_by(Vehicle.id).limit(1)
+        ).scalar_one_or_none()
     choice = choose_strategy(ConsentFacts.from_preferences(prefs))
     facts: dict[str, Fact] = {}
 
@@ -62,9 +75,6 @@ def load_facts(session: Session, customer_id: int | None, today: date) -> Custom
         if value is not None and _allowed(choice, category):
             facts[name] = Fact(name, value, category)
 
-    vehicle = session.execute(
-        select(Vehicle).filter_by(customer_id=customer_id).order_by(Vehicle.id).limit(1)
-    ).scalar_one_or_none()
     if vehicle is not None:
         add("model", f"{vehicle.make} {vehicle.model}", "vehicle")
         add("age_years", today.year - vehicle.year if vehicle.year else None, "vehicle")

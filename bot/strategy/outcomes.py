@@ -111,6 +111,21 @@ def offers_made_in_context(session: Session, customer_id: int, context: str, kin
     )
 
 
+def customer_outcomes(session: Session, customer_id: int, context: str | None) -> tuple[dict[str, str], dict[str, int]]:
+    """In one query: what was offered in `context` (code -> status) and declines per offer."""
+    rows = session.execute(
+        select(Suggestion.offer_code, Suggestion.status, Suggestion.context).filter_by(customer_id=customer_id)
+    )
+    seen: dict[str, str] = {}
+    declines: dict[str, int] = {}
+    for code, status, row_context in rows:
+        if context is not None and row_context == context:
+            seen[code] = status
+        if status == "declined":
+            declines[code] = declines.get(code, 0) + 1
+    return seen, declines
+
+
 def decline_counts(session: Session, customer_id: int) -> dict[str, int]:
     rows = session.execute(
         select(Suggestion.offer_code, func.count())

@@ -182,7 +182,9 @@ class ValidateBookingForm(IdentityValidation, TimeValidation, FormValidationActi
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> dict[str, Any]:
         cid = customer_id(tracker)
-        target = tapped_suggestion(tracker) or _int(tracker.get_slot("open_suggestion"))
+        target, tapped = _int(tracker.get_slot("open_suggestion")), tapped_suggestion(tracker)
+        if tapped is not None and tapped != target:
+            return {"suggestion_answer": None}  # a button of an earlier offer: ask the open one again
         if cid is not None and target is not None and value is not None:
             lang = language(tracker)
             with session_scope() as session:

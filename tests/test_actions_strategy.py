@@ -239,3 +239,14 @@ async def test_advice_on_request_for_any_strategy(db_url, sender, cid, lang, exp
     assert responses(dispatcher) == expected
     checklist = next(m for m in dispatcher.messages if m["response"] == "utter_winter_checklist")["checklist"]
     assert checklist.count("•") >= 3
+
+
+async def test_a_stale_button_of_another_offer_does_not_answer_the_open_one(db_url):
+    slots, _ = await offer_round("demo-curated")
+    open_one = slots["open_suggestion"]
+    stale = booking_tracker("demo-curated", "/affirm", "affirm", requested_slot="suggestion_answer",
+                            loaner_car=False, open_suggestion=open_one, entities=[entity("suggestion", "999")])
+    events, dispatcher = await run(ValidateBookingForm(), stale)
+    assert dispatcher.messages == [] and "open_suggestion" not in slots_set(events)
+    with session_scope(db_url) as session:
+        assert session.get(Suggestion, int(open_one)).status == "offered"

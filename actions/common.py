@@ -23,7 +23,13 @@ def language(tracker: Tracker) -> str:
 
 
 def channel(tracker: Tracker) -> str:
-    return tracker.get_latest_input_channel() or "rest"
+    """The channel of the conversation; at session start, from the first message's metadata."""
+    latest = tracker.get_latest_input_channel()
+    if latest:
+        return latest
+    metadata = tracker.get_slot("session_started_metadata") or {}
+    found = metadata.get("input_channel") if isinstance(metadata, dict) else None
+    return str(found) if found else "rest"
 
 
 def conversation_key(tracker: Tracker) -> str:

@@ -84,6 +84,36 @@ def _strategy(args: argparse.Namespace) -> int:
     return 0
 
 
+def _telegram(args: argparse.Namespace) -> int:
+    import asyncio
+
+    from bot.telegram_api import make_bot, poll, set_webhook, settings_from_env
+
+    token, secret, base_url = settings_from_env()
+    if not token or not secret:
+        print("set TELEGRAM_TOKEN and TELEGRAM_WEBHOOK_SECRET first (see .env.example)", file=sys.stderr)
+        return 2
+    bot = make_bot(token, base_url)
+    if args.action == "set-webhook":
+        if not args.url:
+            print("bot telegram set-webhook needs the public https:// URL of the Rasa server", file=sys.stderr)
+            return 2
+        try:
+            url = asyncio.run(set_webhook(bot, args.url, secret))
+        except ValueError as error:
+            print(str(error), file=sys.stderr)
+            return 2
+        print(f"Telegram will post updates to {url}")
+        return 0
+    print(f"polling Telegram and forwarding updates to {args.rasa_url} (Ctrl-C stops)")
+    try:
+        forwarded = asyncio.run(poll(bot, args.rasa_url, secret, once=args.once))
+    except KeyboardInterrupt:
+        return 0
+    print(f"forwarded {forwarded} updates")
+    return 0
+
+
 def _bench(args: argparse.Namespace) -> int:
     if args.what == "strategy":
         from bot.bench_strategy import run
@@ -125,6 +155,13 @@ def build_parser() -> argparse.ArgumentParser:
     strategy.add_argument("--services", help="show: a booking in progress, e.g. service,tyre_change")
     strategy.add_argument("--segment", default="strategy", choices=["strategy", "channel", "lang"])
     strategy.set_defaults(func=_strategy)
+
+    telegram = sub.add_parser("telegram", help="set the Telegram webhook, or poll Telegram in development")
+    telegram.add_argument("action", choices=["set-webhook", "poll"])
+    telegram.add_argument("url", nargs="?", help="set-webhook: public https:// URL of the Rasa server")
+    telegram.add_argument("--rasa-url", default="http://127.0.0.1:5005", help="poll: the local Rasa server")
+    telegram.add_argument("--once", action="store_true", help="poll: one round of updates, then stop")
+    telegram.set_defaults(func=_telegram)
 
     bench = sub.add_parser(
         "bench", help="turns: training, start-up and per-turn latency; strategy: suggestions per customer"

@@ -48,6 +48,25 @@ CHANNEL_TEXTS: dict[str, dict[str, str]] = {
         "en": "I received an empty message. Tell me what I can help you with, for example "
               "\"book a service\".",
     },
+    "text_only": {
+        "nb": "Jeg kan bare lese tekst foreløpig. Skriv gjerne hva du lurer på, så hjelper jeg deg.",
+        "sv": "Jag kan bara läsa text än så länge. Skriv gärna vad du undrar över, så hjälper jag dig.",
+        "en": "I can only read text for now. Please write what you need and I'll help you.",
+    },
+    "help": {
+        "nb": "Jeg er Fjordbils assistent. Jeg kan bestille service, dekkskift og EU-kontroll, flytte "
+              "eller avbestille timer, si om bilen er ferdig, svare på priser og åpningstider og gi råd "
+              "om bilen. Skriv for eksempel «bestill service neste tirsdag» eller «er bilen min ferdig?». "
+              "Skriv «menneske» for å snakke med en av oss.",
+        "sv": "Jag är Fjordbils assistent. Jag kan boka service, däckbyte och besiktning, flytta eller "
+              "avboka tider, berätta om bilen är klar, svara på priser och öppettider och ge råd om bilen. "
+              "Skriv till exempel «boka service nästa tisdag» eller «är min bil klar?». Skriv «människa» "
+              "för att prata med en av oss.",
+        "en": "I'm Fjordbil's assistant. I can book a service, tyre change or EU inspection, move or "
+              "cancel bookings, tell you whether your car is ready, answer prices and opening hours and "
+              "give advice about your car. Try \"book a service next Tuesday\" or \"is my car ready?\". "
+              "Write \"human\" to talk to one of us.",
+    },
 }
 
 

@@ -85,7 +85,9 @@ class SafeRestInput(InputChannel):
             collector = CollectingOutputChannel()
             try:
                 await on_new_message(
-                    UserMessage(text, collector, sender_id, input_channel=self.name(), metadata=metadata)
+                    UserMessage(text, collector, sender_id, input_channel=self.name(),
+                                # the channel is ours to say, never the client's
+                                metadata={**(metadata or {}), "input_channel": self.name()})
                 )
             except Exception:  # noqa: BLE001 - the customer still gets an answer below
                 log.exception("processing a REST message failed")

@@ -12,6 +12,11 @@ STAMP  := $(VENV)/.installed
 SPACY  := var/spacy/nb/config.cfg
 DB_STAMP := var/.db-ready
 MODEL_STAMP := models/.trained
+# The web chat page's socket.io client, from the npm registry at install time (pinned).
+SOCKETIO_CLIENT := socket.io-client@4.8.1
+VENDOR_JS := var/vendor/socket.io.min.js
+# Debian's Chromium for the browser tests (Playwright drives it; no browser download).
+CHROMIUM := /usr/bin/chromium
 export TF_CPP_MIN_LOG_LEVEL ?= 2
 export SQLALCHEMY_SILENCE_UBER_WARNING ?= 1
 export PYTHONWARNINGS ?= ignore::DeprecationWarning
@@ -39,7 +44,20 @@ $(STAMP): $(BIN)/python pyproject.toml constraints.txt
 	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[dev]'
 	@touch $@
 
-install: $(STAMP)
+install: $(STAMP) $(VENDOR_JS)
+
+$(VENDOR_JS):
+	@command -v npm >/dev/null || { echo "npm is needed once to fetch $(SOCKETIO_CLIENT) (apt-get install npm)"; exit 1; }
+	rm -rf var/vendor/tmp && mkdir -p var/vendor/tmp
+	cd var/vendor/tmp && npm pack --silent $(SOCKETIO_CLIENT) >/dev/null && tar -xzf socket.io-client-*.tgz package/dist/socket.io.min.js
+	mv var/vendor/tmp/package/dist/socket.io.min.js $@ && rm -rf var/vendor/tmp
+
+$(CHROMIUM):
+	@if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	  echo "installing Debian's chromium for the browser tests"; \
+	  apt-get install -y -q chromium >/dev/null 2>&1 || { apt-get update -q >/dev/null 2>&1 && apt-get install -y -q chromium >/dev/null 2>&1; } \
+	  || echo "could not install chromium: the browser tests will be skipped"; \
+	else echo "browser tests need Debian's chromium (apt-get install chromium); they will be skipped"; fi
 
 $(SPACY): $(STAMP) bot/nlp.py
 	$(BIN)/bot nlp build
@@ -58,7 +76,7 @@ $(MODEL_STAMP): $(STAMP) $(SPACY) $(TRAINING_INPUTS)
 
 model: $(MODEL_STAMP)
 
-run: $(DB_STAMP) $(MODEL_STAMP)
+run: $(DB_STAMP) $(MODEL_STAMP) $(VENDOR_JS)
 	$(BIN)/bot run
 
 shell: $(MODEL_STAMP)
@@ -73,13 +91,13 @@ validate: $(STAMP)
 unit: $(STAMP) $(SPACY)
 	$(BIN)/python -m pytest -m "not e2e" -q
 
-e2e: $(STAMP) $(MODEL_STAMP)
+e2e: $(STAMP) $(MODEL_STAMP) $(VENDOR_JS) $(CHROMIUM)
 	$(BIN)/python -m pytest -m e2e -q
 
 conversation-tests: $(MODEL_STAMP)
 	$(BIN)/rasa test core --stories tests/test_stories.yml --fail-on-prediction-errors --out results/conversation-tests
 
-test: $(STAMP) $(SPACY) $(MODEL_STAMP)
+test: $(STAMP) $(SPACY) $(MODEL_STAMP) $(VENDOR_JS) $(CHROMIUM)
 	$(MAKE) --no-print-directory lint validate
 	$(BIN)/python -m pytest -q
 	$(MAKE) --no-print-directory conversation-tests

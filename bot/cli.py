@@ -46,7 +46,13 @@ def _nlp(args: argparse.Namespace) -> int:
 def _run(args: argparse.Namespace) -> int:
     from bot.runner import run_forever
 
-    return run_forever(args.rasa_port, args.action_port)
+    return run_forever(args.rasa_port, args.action_port, args.web_port)
+
+
+def _web(args: argparse.Namespace) -> int:
+    from bot.web.app import run
+
+    return run(args.host, args.port)
 
 
 def _strategy(args: argparse.Namespace) -> int:
@@ -143,10 +149,16 @@ def build_parser() -> argparse.ArgumentParser:
     nlp.add_argument("--path", help="where to write it (default var/spacy/nb)")
     nlp.set_defaults(func=_nlp)
 
-    run = sub.add_parser("run", help="start the Rasa server and the action server")
+    run = sub.add_parser("run", help="start the Rasa server, the action server and the web chat")
     run.add_argument("--rasa-port", type=int, default=5005)
     run.add_argument("--action-port", type=int, default=5055)
+    run.add_argument("--web-port", type=int, default=8080)
     run.set_defaults(func=_run)
+
+    web = sub.add_parser("web", help="the web server: chat page at /chat (Rasa at RASA_URL)")
+    web.add_argument("--host", default="127.0.0.1")
+    web.add_argument("--port", type=int, default=8080)
+    web.set_defaults(func=_web)
 
     strategy = sub.add_parser("strategy", help="explain a customer's strategy and suggestions; offer rates")
     strategy.add_argument("action", choices=["show", "rates"])

@@ -31,10 +31,15 @@ class Stack:
     token: str
     processes: list[subprocess.Popen] = field(default_factory=list)
     logs: list[Path] = field(default_factory=list)
+    web_port: int | None = None
 
     @property
     def rasa_url(self) -> str:
         return f"http://127.0.0.1:{self.rasa_port}"
+
+    @property
+    def web_url(self) -> str:
+        return f"http://127.0.0.1:{self.web_port}"
 
     def stop(self) -> None:
         for proc in reversed(self.processes):
@@ -101,15 +106,31 @@ def start_rasa_server(
     )
 
 
+def start_web(port: int, rasa_port: int, token: str, env: dict[str, str], log: Path) -> subprocess.Popen:
+    """The web server on `port` (chat page; the desk later), talking to Rasa on `rasa_port`."""
+    web_env = {
+        **env, "RASA_URL": f"http://127.0.0.1:{rasa_port}", "RASA_TOKEN": token,
+        "RASA_PUBLIC_URL": env.get("RASA_PUBLIC_URL", f"http://127.0.0.1:{rasa_port}"),
+    }
+    return subprocess.Popen(
+        [str(BIN / "bot"), "web", "--port", str(port)],
+        cwd=PROJECT_ROOT, env=web_env, stdout=log.open("ab"), stderr=subprocess.STDOUT,
+    )
+
+
 def start_stack(
     rasa_port: int, action_port: int, model: Path, workdir: Path,
     token: str | None = None, extra_env: dict[str, str] | None = None, timeout: float = 240,
+    web_port: int | None = None,
 ) -> Stack:
-    """Start both servers, wait until they answer, and return them."""
+    """Start both servers (and the web server when `web_port` is given), wait until they
+    answer, and return them."""
     workdir.mkdir(parents=True, exist_ok=True)
     env = {**os.environ, **(extra_env or {})}
     env.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    stack = Stack(rasa_port, action_port, token or secrets.token_urlsafe(24))
+    if web_port:
+        env.setdefault("WEBCHAT_ORIGINS", f"http://127.0.0.1:{web_port},http://localhost:{web_port}")
+    stack = Stack(rasa_port, action_port, token or secrets.token_urlsafe(24), web_port=web_port)
     endpoints = write_endpoints(workdir / "endpoints.yml", action_port, workdir / "tracker.db")
     action_log, rasa_log = workdir / "actions.log", workdir / "rasa.log"
     stack.logs = [action_log, rasa_log]
@@ -119,6 +140,11 @@ def start_stack(
         stack.processes.append(start_rasa_server(rasa_port, model, endpoints, stack.token, env, rasa_log))
         wait_http(f"{stack.rasa_url}/", timeout, stack.processes[-1])
         wait_http(f"{stack.rasa_url}/status?token={stack.token}", timeout, stack.processes[-1])
+        if web_port:
+            web_log = workdir / "web.log"
+            stack.logs.append(web_log)
+            stack.processes.append(start_web(web_port, rasa_port, stack.token, env, web_log))
+            wait_http(f"{stack.web_url}/health", timeout, stack.processes[-1])
     except Exception:
         stack.stop()
         raise
@@ -132,7 +158,7 @@ def latest_model(models_dir: Path = PROJECT_ROOT / "models") -> Path:
     return models[-1]
 
 
-def run_forever(rasa_port: int = 5005, action_port: int = 5055) -> int:
+def run_forever(rasa_port: int = 5005, action_port: int = 5055, web_port: int = 8080) -> int:
     """`bot run`: start the assistant in the foreground until Ctrl-C."""
     token = os.environ.get("RASA_TOKEN") or secrets.token_urlsafe(24)
     VAR_DIR.mkdir(exist_ok=True)
@@ -152,7 +178,9 @@ def run_forever(rasa_port: int = 5005, action_port: int = 5055) -> int:
             )
         )
         wait_http(f"http://127.0.0.1:{rasa_port}/", 300, procs[1])
-        print(how_to_talk(rasa_port, action_port, token, action_log), flush=True)
+        procs.append(start_web(web_port, rasa_port, token, env, VAR_DIR / "web.log"))
+        wait_http(f"http://127.0.0.1:{web_port}/health", 60, procs[2])
+        print(how_to_talk(rasa_port, action_port, token, action_log, web_port), flush=True)
         while all(p.poll() is None for p in procs):
             time.sleep(1)
         return 1
@@ -169,9 +197,10 @@ def run_forever(rasa_port: int = 5005, action_port: int = 5055) -> int:
                 proc.kill()
 
 
-def how_to_talk(rasa_port: int, action_port: int, token: str, action_log: Path) -> str:
+def how_to_talk(rasa_port: int, action_port: int, token: str, action_log: Path, web_port: int = 8080) -> str:
     return f"""
 Fjordbil assistant is running.
+  Web chat:                           http://localhost:{web_port}/chat   (demo: /chat?session=demo-curated)
   Rasa server (HTTP API, token auth): http://localhost:{rasa_port}
   Action server:                      http://localhost:{action_port}
   RASA_TOKEN for this run:            {token}

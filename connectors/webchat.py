@@ -1,0 +1,113 @@
+"""The web chat channel: Rasa's socket.io channel, made fit for the page at /chat.
+
+Rasa 3.6's SocketIOInput calls python-socketio 5's `enter_room` coroutine without awaiting
+it, so a browser never joins its session's room and bot-initiated messages (proactive,
+handoff replies) are lost; it also takes any payload. This channel, `webchat`, awaits it,
+re-joins the room on every reconnect, limits what it accepts, allows only the configured
+page origins, and apologises when a turn produced nothing.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import uuid
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from rasa.core.channels.channel import UserMessage
+from rasa.core.channels.socketio import SocketBlueprint, SocketIOInput, SocketIOOutput
+from sanic import Blueprint, response
+from sanic.request import Request
+from sanic.response import HTTPResponse
+from socketio import AsyncServer
+
+from bot.i18n import channel_text
+from bot.lang import detect_language
+
+log = logging.getLogger(__name__)
+
+MAX_MESSAGE_CHARS = 20_000
+MAX_SESSION_CHARS = 64
+DEFAULT_ORIGINS = "http://localhost:8080,http://127.0.0.1:8080"
+
+
+def allowed_origins() -> list[str]:
+    """Pages allowed to connect (WEBCHAT_ORIGINS, comma separated)."""
+    raw = os.environ.get("WEBCHAT_ORIGINS") or DEFAULT_ORIGINS
+    return [origin.strip() for origin in raw.split(",") if origin.strip()]
+
+
+class CountingOutput(SocketIOOutput):
+    """Socket.io output that knows whether the turn said anything."""
+
+    @classmethod
+    def name(cls) -> str:
+        return "webchat"
+
+    def __init__(self, sio: AsyncServer, bot_message_evt: str) -> None:
+        super().__init__(sio, bot_message_evt)
+        self.messages_sent = 0
+
+    async def _send_message(self, socket_id: str, response: Any) -> None:
+        await super()._send_message(socket_id, response)
+        self.messages_sent += 1
+
+
+class WebChatInput(SocketIOInput):
+    @classmethod
+    def name(cls) -> str:
+        return "webchat"
+
+    def get_output_channel(self) -> CountingOutput | None:
+        if self.sio is None:
+            return None
+        return CountingOutput(self.sio, self.bot_message_evt)
+
+    def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
+        sio = AsyncServer(async_mode="sanic", cors_allowed_origins=allowed_origins())
+        webhook = SocketBlueprint(sio, self.socketio_path, "webchat_webhook", __name__)
+        self.sio = sio
+
+        @webhook.route("/", methods=["GET"])
+        async def health(_: Request) -> HTTPResponse:
+            return response.json({"status": "ok"})
+
+        @sio.on("connect", namespace=self.namespace)
+        async def connect(sid: str, environ: dict, auth: dict | None) -> bool:
+            return True
+
+        @sio.on("session_request", namespace=self.namespace)
+        async def session_request(sid: str, data: Any) -> None:
+            session_id = data.get("session_id") if isinstance(data, dict) else None
+            if not isinstance(session_id, str) or not session_id or len(session_id) > MAX_SESSION_CHARS:
+                session_id = uuid.uuid4().hex
+            await sio.enter_room(sid, session_id)  # awaited: bot-initiated messages reach the page
+            await sio.emit("session_confirm", session_id, room=sid)
+
+        @sio.on(self.user_message_evt, namespace=self.namespace)
+        async def handle_message(sid: str, data: Any) -> None:
+            if not isinstance(data, dict):
+                return
+            session_id, text = data.get("session_id"), data.get("message")
+            if not isinstance(session_id, str) or not session_id or len(session_id) > MAX_SESSION_CHARS:
+                await sio.emit("error_message", {"error": "session_request first"}, room=sid)
+                return
+            if not isinstance(text, str) or len(text) > MAX_MESSAGE_CHARS:
+                await sio.emit("error_message", {"error": "message must be text of at most 20000 characters"},
+                               room=sid)
+                return
+            metadata = data.get(self.metadata_key) if isinstance(data.get(self.metadata_key), dict) else {}
+            output = CountingOutput(sio, self.bot_message_evt)
+            try:
+                await on_new_message(
+                    UserMessage(text, output, session_id, input_channel=self.name(),
+                                metadata={**metadata, "input_channel": self.name()})
+                )
+            except Exception:  # noqa: BLE001 - the customer still gets an answer below
+                log.exception("processing a web chat message failed")
+            if output.messages_sent == 0:
+                lang = detect_language(text) if text.strip() else None
+                await output.send_text_message(session_id, channel_text("technical_problem", lang))
+
+        return webhook

@@ -1,0 +1,118 @@
+"""The web chat page in a real headless browser (Debian's Chromium driven by Playwright)
+against the running stack: book by typing and tapping, reload and keep the history, and
+receive a bot-initiated message. A screenshot is saved under results/."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from bot.config import PROJECT_ROOT
+from bot.db import migrate
+from bot.db.seed import seed_all
+from bot.db.session import session_scope
+from bot.runner import Stack, latest_model, start_stack
+from tests.test_e2e import free_port
+
+pytestmark = pytest.mark.e2e
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+RESULTS = PROJECT_ROOT / "results"
+
+if not Path(CHROMIUM).exists():
+    pytest.skip("Debian's chromium is not installed (make test installs it as root)", allow_module_level=True)
+if not (PROJECT_ROOT / "var" / "vendor" / "socket.io.min.js").exists():
+    pytest.skip("the socket.io client is not vendored yet (make install)", allow_module_level=True)
+
+from playwright.sync_api import Page, expect, sync_playwright  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+    work = tmp_path_factory.mktemp("webchat")
+    url = f"sqlite:///{work / 'profile.db'}"
+    migrate.upgrade(url)
+    with session_scope(url) as session:
+        seed_all(session)
+    running = start_stack(free_port(), free_port(), latest_model(), work,
+                          extra_env={"DATABASE_URL": url, "BOT_ENV": "dev"}, web_port=free_port())
+    yield running
+    running.stop()
+
+
+@pytest.fixture(scope="module")
+def browser():
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(
+            executable_path=CHROMIUM, headless=True,
+            args=["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                  "--disable-background-networking", "--disable-component-update", "--disable-sync"],
+        )
+        yield launched
+        launched.close()
+
+
+@pytest.fixture()
+def page(browser) -> Iterator[Page]:
+    context = browser.new_context(locale="nb-NO", viewport={"width": 420, "height": 820})
+    opened = context.new_page()
+    yield opened
+    context.close()
+
+
+def bot_messages(page: Page):
+    return page.locator("li.message.bot .bubble")
+
+
+def say(page: Page, text: str) -> None:
+    page.fill("#text", text)
+    page.press("#text", "Enter")
+
+
+def test_book_by_typing_and_tapping_then_reload_keeps_the_history(stack, page):
+    page.goto(f"{stack.web_url}/chat?session=demo-respond")
+    expect(page.locator("#status")).to_have_text("Tilkoblet", timeout=30_000)
+    say(page, "jeg vil bestille vask neste onsdag")
+    times = page.locator("li.message.bot .buttons button")
+    expect(times.first).to_be_visible(timeout=30_000)
+    times.first.click()  # a free time
+    expect(page.locator("li.message.bot .bubble", has_text="lånebil")).to_be_visible(timeout=30_000)
+    page.locator("li.message.bot").last.locator("button", has_text="Nei").click()
+    expect(page.locator("li.message.bot .bubble", has_text="Skal jeg bestille")).to_be_visible(timeout=30_000)
+    page.locator("li.message.bot").last.locator("button", has_text="Ja").click()
+    confirmed = page.locator("li.message.bot .bubble", has_text="FB-")
+    expect(confirmed).to_be_visible(timeout=30_000)
+    RESULTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(RESULTS / "webchat-booking.png"), full_page=True)
+    count = bot_messages(page).count()
+
+    page.reload()
+    expect(page.locator("li.message.bot .bubble", has_text="FB-")).to_be_visible(timeout=30_000)
+    assert bot_messages(page).count() >= count - 1  # the history is back (welcome line aside)
+    expect(page.locator("li.message.user .bubble", has_text="jeg vil bestille vask")).to_be_visible()
+
+
+def test_bot_initiated_message_is_shown(stack, page):
+    page.goto(f"{stack.web_url}/chat?session=web-proactive-1&lang=en")
+    expect(page.locator("#status")).to_have_text("Connected", timeout=30_000)
+    expect(page.locator("li.message.bot .bubble").first).to_be_visible(timeout=30_000)  # welcome, joined
+    request = urllib.request.Request(
+        f"{stack.rasa_url}/conversations/web-proactive-1/trigger_intent?output_channel=webchat&token={stack.token}",
+        data=json.dumps({"name": "ask_opening_hours"}).encode(), headers={"Content-Type": "application/json"},
+    )
+    with urllib.request.urlopen(request, timeout=60) as response:
+        assert response.status == 200
+    expect(page.locator("li.message.bot .bubble", has_text="07:30")).to_be_visible(timeout=30_000)
+
+
+def test_page_speaks_the_browsers_language(stack, browser):
+    context = browser.new_context(locale="sv-SE")
+    page = context.new_page()
+    page.goto(f"{stack.web_url}/chat")
+    expect(page.locator("#text")).to_have_attribute("placeholder", "Skriv ett meddelande …")
+    expect(page.locator("li.message.bot .bubble").first).to_contain_text("Hej!", timeout=30_000)
+    context.close()

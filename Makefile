@@ -86,7 +86,7 @@ lint: $(STAMP)
 	$(BIN)/ruff check bot actions connectors tests
 
 validate: $(STAMP)
-	$(BIN)/rasa data validate --fail-on-warnings
+	$(BIN)/python .ci/validate_data.py
 
 unit: $(STAMP) $(SPACY)
 	$(BIN)/python -m pytest -m "not e2e" -q

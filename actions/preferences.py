@@ -11,6 +11,7 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions.common import SafeAction, customer_id, entity_values, language, latest_intent, latest_text, now
 from actions.identity import ask_identity_first
+from actions.proactive import answer_proactive
 from actions.suggestions import offer_name, tapped_suggestion
 from bot import i18n
 from bot.booking import setting
@@ -108,6 +109,9 @@ class ActionYesNo(SafeAction):
     ) -> list[EventType]:
         yes = latest_intent(tracker) == "affirm"
         cid, lang = customer_id(tracker), language(tracker)
+        answered = answer_proactive(dispatcher, tracker, yes)
+        if answered is not None:
+            return answered
         pending = Change.decode(tracker.get_slot("pending_preference"))
         if pending is not None and cid is not None:
             events: list[EventType] = [SlotSet("pending_preference", None)]

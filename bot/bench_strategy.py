@@ -116,12 +116,15 @@ def measure(url: str, calls: int, seed: int = 11) -> dict[str, list[float]]:
     return timings
 
 
+def bench_url(customers: int) -> str:
+    """The benchmark database for this size, under var/bench/ (built once, then reused)."""
+    folder = PROJECT_ROOT / "var" / "bench"
+    folder.mkdir(parents=True, exist_ok=True)
+    return f"sqlite:///{Path(folder) / f'strategy-{customers}.db'}"
+
+
 def run(args: argparse.Namespace) -> int:
-    url = args.database_url
-    if not url:
-        folder = PROJECT_ROOT / "var" / "bench"
-        folder.mkdir(parents=True, exist_ok=True)
-        url = f"sqlite:///{Path(folder) / f'strategy-{args.customers}.db'}"
+    url = args.database_url or bench_url(args.customers)
     started = time.perf_counter()
     total = build_database(url, args.customers)
     print(f"database: {total} customers ({time.perf_counter() - started:.1f} s to build or check)", flush=True)

@@ -90,6 +90,19 @@ def _strategy(args: argparse.Namespace) -> int:
     return 0
 
 
+def _proactive(args: argparse.Namespace) -> int:
+    from datetime import datetime
+
+    from bot.proactive.scheduler import run_forever, run_pass
+
+    if args.action == "run":
+        return run_forever(args.interval)
+    now = datetime.fromisoformat(args.now) if args.now else None
+    report = run_pass(now=now, rasa_url=args.rasa_url)
+    print(report.summary())
+    return 0
+
+
 def _telegram(args: argparse.Namespace) -> int:
     import asyncio
 
@@ -121,6 +134,10 @@ def _telegram(args: argparse.Namespace) -> int:
 
 
 def _bench(args: argparse.Namespace) -> int:
+    if args.what == "proactive":
+        from bot.bench_proactive import run as run_proactive_bench
+
+        return run_proactive_bench(args)
     if args.what == "strategy":
         from bot.bench_strategy import run
 
@@ -168,6 +185,13 @@ def build_parser() -> argparse.ArgumentParser:
     strategy.add_argument("--segment", default="strategy", choices=["strategy", "channel", "lang"])
     strategy.set_defaults(func=_strategy)
 
+    proactive = sub.add_parser("proactive", help="bot-initiated messages: one pass (once) or the loop (run)")
+    proactive.add_argument("action", choices=["once", "run"])
+    proactive.add_argument("--rasa-url", help="Rasa server (default RASA_URL or http://127.0.0.1:5005)")
+    proactive.add_argument("--interval", type=float, help="run: seconds between passes (default: setting)")
+    proactive.add_argument("--now", help="once: pretend it is this local time (ISO), for demos and tests")
+    proactive.set_defaults(func=_proactive)
+
     telegram = sub.add_parser("telegram", help="set the Telegram webhook, or poll Telegram in development")
     telegram.add_argument("action", choices=["set-webhook", "poll"])
     telegram.add_argument("url", nargs="?", help="set-webhook: public https:// URL of the Rasa server")
@@ -178,7 +202,7 @@ def build_parser() -> argparse.ArgumentParser:
     bench = sub.add_parser(
         "bench", help="turns: training, start-up and per-turn latency; strategy: suggestions per customer"
     )
-    bench.add_argument("what", choices=["turns", "strategy"])
+    bench.add_argument("what", choices=["turns", "strategy", "proactive"])
     bench.add_argument("--customers", type=int, default=100_000, help="strategy: customers in the database")
     bench.add_argument("--calls", type=int, default=2000, help="strategy: customers measured")
     bench.add_argument("--database-url", help="strategy: use this database (default: var/bench/*.db)")

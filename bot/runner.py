@@ -180,6 +180,11 @@ def run_forever(rasa_port: int = 5005, action_port: int = 5055, web_port: int = 
         wait_http(f"http://127.0.0.1:{rasa_port}/", 300, procs[1])
         procs.append(start_web(web_port, rasa_port, token, env, VAR_DIR / "web.log"))
         wait_http(f"http://127.0.0.1:{web_port}/health", 60, procs[2])
+        procs.append(subprocess.Popen(
+            [str(BIN / "bot"), "proactive", "run"], cwd=PROJECT_ROOT,
+            env={**env, "RASA_URL": f"http://127.0.0.1:{rasa_port}", "RASA_TOKEN": token},
+            stdout=(VAR_DIR / "proactive.log").open("ab"), stderr=subprocess.STDOUT,
+        ))
         print(how_to_talk(rasa_port, action_port, token, action_log, web_port), flush=True)
         while all(p.poll() is None for p in procs):
             time.sleep(1)
@@ -201,6 +206,7 @@ def how_to_talk(rasa_port: int, action_port: int, token: str, action_log: Path, 
     return f"""
 Fjordbil assistant is running.
   Web chat:                           http://localhost:{web_port}/chat   (demo: /chat?session=demo-curated)
+  Proactive scheduler log:            {VAR_DIR / "proactive.log"}
   Rasa server (HTTP API, token auth): http://localhost:{rasa_port}
   Action server:                      http://localhost:{action_port}
   RASA_TOKEN for this run:            {token}

@@ -99,7 +99,7 @@ class Vehicle(Base):
     year = Column(Integer)
     body_type = Column(String(20), default="car")
     mileage_km = Column(Integer, default=0)
-    last_service_date = Column(Date)
+    last_service_date = Column(Date, index=True)
     last_service_km = Column(Integer)
     service_interval_km = Column(Integer, default=15000)
     service_interval_months = Column(Integer, default=12)
@@ -269,7 +269,7 @@ class Booking(Base):
     slot_id = Column(ForeignKey("workshop_slots.id"))
     start = Column(DateTime)
     # booked -> in_progress -> ready -> completed; or cancelled
-    status = Column(String(16), default="booked")
+    status = Column(String(16), default="booked", index=True)
     ready_at = Column(DateTime)
     channel = Column(String(32))
     created_at = Column(DateTime, default=datetime.utcnow)
@@ -322,7 +322,7 @@ class Invoice(Base):
     amount_nok = Column(Integer)
     issued_on = Column(Date)
     due_on = Column(Date)
-    status = Column(String(10), default="open")  # open | paid
+    status = Column(String(10), default="open", index=True)  # open | paid
     paid_on = Column(Date)
     payment_method = Column(String(16))
 
@@ -362,3 +362,47 @@ class HumanRequest(Base):
     language = Column(String(2), default="nb")
     status = Column(String(16), default="open")
     created_at = Column(DateTime, default=datetime.utcnow)
+
+
+class OutboxMessage(Base):
+    """One proactive message per (customer, event, period), written before it is sent.
+
+    The unique key makes a second scheduler pass, a restart or a second scheduler unable to
+    create it twice; `status` says where it is: pending -> sending -> sent, or waiting
+    (quiet hours), failed (after the last retry), undeliverable (no channel we may use).
+    """
+
+    __tablename__ = "outbox"
+    __table_args__ = (UniqueConstraint("customer_id", "event_type", "period_key"),)
+
+    id = Column(Integer, primary_key=True)
+    customer_id = Column(ForeignKey("customers.id", ondelete="CASCADE"), index=True)
+    event_type = Column(String(32))
+    period_key = Column(String(80))
+    strategy = Column(String(16))
+    # "suggest" (coach: a proposal), "booked" (auto: done within the agreement), "notify"
+    action = Column(String(16))
+    channel = Column(String(32))
+    recipient = Column(String(128))
+    lang = Column(String(2))
+    payload = Column(JSON, default=dict)
+    booking_id = Column(ForeignKey("bookings.id", ondelete="SET NULL"))
+    status = Column(String(16), default="pending", index=True)
+    attempts = Column(Integer, default=0)
+    next_attempt_at = Column(DateTime, index=True)
+    lease_until = Column(DateTime)
+    last_error = Column(String(200))
+    created_at = Column(DateTime)
+    sent_at = Column(DateTime)
+    answered_at = Column(DateTime)
+
+
+class SchedulerLock(Base):
+    """A named lock row with an expiry: only one scheduler sends at a time (SQLite; PostgreSQL
+    uses an advisory lock instead)."""
+
+    __tablename__ = "scheduler_locks"
+
+    name = Column(String(40), primary_key=True)
+    holder = Column(String(80))
+    expires_at = Column(DateTime)

@@ -21,6 +21,7 @@ from actions.common import (
     latest_text,
     now,
 )
+from actions.handoff import hand_over
 from actions.identity import INTERRUPTIONS, IdentityValidation, identity_first, identity_gave_up
 from actions.suggestions import answer_buttons, offer_name, store_offer, tapped_suggestion
 from actions.time_choice import TimeValidation, encode_wish
@@ -380,13 +381,9 @@ class ActionBookService(SafeAction):
                     vehicle_id=vehicle_id, channel=channel(tracker),
                 )
             except booking.SlotTaken:
-                dispatcher.utter_message(response="utter_booking_slot_lost")
-                return [
-                    SlotSet("booking_time", None),
-                    SlotSet("booking_confirmed", None),
-                    SlotSet("time_wish", encode_wish(start, True)),
-                    FollowupAction("booking_form"),
-                ]
+                record = None
+            if record is None:
+                return self._slot_lost(dispatcher, tracker, start, session)
             outcomes.attach_to_booking(session, cid, draft_context(tracker), record)
             booked_codes = list(dict.fromkeys(item.service_code for item in record.items))
             names = i18n.join_list(service_names(session, booked_codes, lang), lang)
@@ -406,3 +403,22 @@ class ActionBookService(SafeAction):
         elif tracker.get_slot("loaner_car"):
             dispatcher.utter_message(response="utter_loaner_unavailable")
         return reset_booking_slots()
+
+    @staticmethod
+    def _slot_lost(
+        dispatcher: CollectingDispatcher, tracker: Tracker, start: datetime, session: Any
+    ) -> list[EventType]:
+        """The time went to someone else: offer others; the second time, a person takes over."""
+        session.rollback()  # release the write lock before the handoff opens its own session
+        dispatcher.utter_message(response="utter_booking_slot_lost")
+        failures = int(tracker.get_slot("booking_failures") or 0) + 1
+        if failures >= 2:
+            return [*reset_booking_slots(), SlotSet("booking_failures", None),
+                    *hand_over(dispatcher, tracker, "booking_failed")]
+        return [
+            SlotSet("booking_failures", failures),
+            SlotSet("booking_time", None),
+            SlotSet("booking_confirmed", None),
+            SlotSet("time_wish", encode_wish(start, True)),
+            FollowupAction("booking_form"),
+        ]

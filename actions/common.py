@@ -65,7 +65,10 @@ def entity_values(tracker: Tracker, entity: str) -> list[str]:
 
 
 class SafeAction(Action, ABC):
-    """An action whose failures (database down, a bug) end in an apology, not silence."""
+    """An action whose failures (database down, a bug) end in an apology and, when the
+    ticket can be opened, a person taking over; never in silence."""
+
+    hand_over_on_error = True
 
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
@@ -75,7 +78,15 @@ class SafeAction(Action, ABC):
         except Exception:  # noqa: BLE001 - the customer must always get an answer
             log.exception("action %s failed", self.name())
             dispatcher.utter_message(response="utter_technical_problem")
-            return []
+            if not self.hand_over_on_error:
+                return []
+            from actions.handoff import hand_over  # noqa: PLC0415 - handoff builds on this module
+
+            try:
+                return hand_over(dispatcher, tracker, "error")
+            except Exception:  # noqa: BLE001 - the database itself is down: the apology stands
+                log.warning("could not open a ticket after the failure of %s", self.name())
+                return []
 
     @abstractmethod
     async def act(

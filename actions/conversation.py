@@ -8,9 +8,8 @@ from rasa_sdk import Tracker
 from rasa_sdk.events import EventType
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.common import SafeAction, conversation_key, customer_id, language, latest_intent
-from bot.db.session import session_scope
-from bot.humans import record_request
+from actions.common import SafeAction
+from actions.handoff import hand_over
 
 # Messages the bot could not place; two in a row and a person is asked to follow up.
 NOT_UNDERSTOOD = {"nlu_fallback", "inform"}
@@ -55,25 +54,5 @@ class ActionFallback(SafeAction):
         if misunderstandings_in_a_row(tracker) < 2:
             dispatcher.utter_message(response="utter_default")
             return []
-        with session_scope() as session:
-            record_request(session, conversation_key(tracker), "fallback", language(tracker), customer_id(tracker))
         dispatcher.utter_message(response="utter_offer_human")
-        return []
-
-
-class ActionHandoff(SafeAction):
-    """Record that a person must take over; the live handoff desk builds on this record."""
-
-    def name(self) -> str:
-        return "action_handoff"
-
-    async def act(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
-    ) -> list[EventType]:
-        reason = "complain" if latest_intent(tracker) == "complain" else "request_human"
-        with session_scope() as session:
-            record_request(session, conversation_key(tracker), reason, language(tracker), customer_id(tracker))
-        dispatcher.utter_message(
-            response="utter_complaint_received" if reason == "complain" else "utter_human_requested"
-        )
-        return []
+        return hand_over(dispatcher, tracker, "fallback")

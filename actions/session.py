@@ -14,6 +14,8 @@ from bot.profile import customer_language, customer_strategy, find_customer
 
 
 class ActionSessionStart(SafeAction):
+    hand_over_on_error = False  # a new session must start, not wait for a person
+
     def name(self) -> str:
         return "action_session_start"
 

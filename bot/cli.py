@@ -103,6 +103,23 @@ def _proactive(args: argparse.Namespace) -> int:
     return 0
 
 
+def _desk(args: argparse.Namespace) -> int:
+    import getpass
+    import os
+
+    from bot.handoff.agents import add_agent
+
+    password = os.environ.get("DESK_PASSWORD") or getpass.getpass(f"password for {args.username}: ")
+    try:
+        with session_scope() as session:
+            agent = add_agent(session, args.username, args.name or args.username, password, args.role)
+            print(f"agent {agent.username} ({agent.role}) created")
+    except ValueError as error:
+        print(str(error), file=sys.stderr)
+        return 2
+    return 0
+
+
 def _telegram(args: argparse.Namespace) -> int:
     import asyncio
 
@@ -191,6 +208,13 @@ def build_parser() -> argparse.ArgumentParser:
     proactive.add_argument("--interval", type=float, help="run: seconds between passes (default: setting)")
     proactive.add_argument("--now", help="once: pretend it is this local time (ISO), for demos and tests")
     proactive.set_defaults(func=_proactive)
+
+    desk = sub.add_parser("desk", help="agent desk accounts")
+    desk.add_argument("action", choices=["add-agent"])
+    desk.add_argument("username")
+    desk.add_argument("--name", help="name the customer sees on replies")
+    desk.add_argument("--role", default="agent", choices=["agent", "trainer"])
+    desk.set_defaults(func=_desk)
 
     telegram = sub.add_parser("telegram", help="set the Telegram webhook, or poll Telegram in development")
     telegram.add_argument("action", choices=["set-webhook", "poll"])

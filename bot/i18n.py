@@ -48,6 +48,14 @@ CHANNEL_TEXTS: dict[str, dict[str, str]] = {
         "en": "I received an empty message. Tell me what I can help you with, for example "
               "\"book a service\".",
     },
+    "handoff_no_answer": {
+        "nb": "Beklager ventetiden – alle kollegene mine er opptatt akkurat nå. Vil du vente, eller skal vi "
+              "ringe deg tilbake? Svar «jeg venter» eller «ring meg».",
+        "sv": "Förlåt väntetiden – alla mina kollegor är upptagna just nu. Vill du vänta, eller ska vi ringa "
+              "upp dig? Svara «jag väntar» eller «ring mig».",
+        "en": "Sorry for the wait – all my colleagues are busy right now. Would you like to wait, or shall we "
+              "call you back? Answer \"I'll wait\" or \"call me\".",
+    },
     "text_only": {
         "nb": "Jeg kan bare lese tekst foreløpig. Skriv gjerne hva du lurer på, så hjelper jeg deg.",
         "sv": "Jag kan bara läsa text än så länge. Skriv gärna vad du undrar över, så hjälper jag dig.",

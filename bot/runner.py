@@ -98,7 +98,7 @@ def start_rasa_server(
 ) -> subprocess.Popen:
     return subprocess.Popen(
         [
-            str(BIN / "rasa"), "run", "--enable-api", "--auth-token", token,
+            str(BIN / "rasa"), "run", "--enable-api", f"--auth-token={token}",
             "--port", str(port), "--model", str(model), "--endpoints", str(endpoints),
             "--credentials", str(credentials), "--cors", "*",
         ],
@@ -170,7 +170,7 @@ def run_forever(rasa_port: int = 5005, action_port: int = 5055, web_port: int = 
         procs.append(
             subprocess.Popen(
                 [
-                    str(BIN / "rasa"), "run", "--enable-api", "--auth-token", token,
+                    str(BIN / "rasa"), "run", "--enable-api", f"--auth-token={token}",
                     "--port", str(rasa_port), "--model", str(latest_model()),
                     "--endpoints", "endpoints.yml", "--credentials", "credentials.yml", "--cors", "*",
                 ],

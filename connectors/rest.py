@@ -21,6 +21,7 @@ from sanic.response import HTTPResponse
 
 from bot.i18n import channel_text
 from bot.lang import detect_language
+from connectors.paused import is_paused
 
 log = logging.getLogger(__name__)
 
@@ -91,7 +92,7 @@ class SafeRestInput(InputChannel):
                 )
             except Exception:  # noqa: BLE001 - the customer still gets an answer below
                 log.exception("processing a REST message failed")
-            if not collector.messages:
+            if not collector.messages and not await is_paused(sender_id, request.app):
                 lang = await conversation_language(request, sender_id, text)
                 collector.messages.append(
                     {"recipient_id": sender_id, "text": channel_text("technical_problem", lang)}

@@ -23,6 +23,7 @@ from sanic.response import HTTPResponse
 
 from bot.i18n import channel_text
 from bot.telegram_api import PayloadStore, SeenUpdates, Sender, make_bot, parse_update, settings_from_env
+from connectors.paused import is_paused
 
 log = logging.getLogger(__name__)
 
@@ -139,7 +140,7 @@ class TelegramInput(InputChannel):
                               "edited": incoming.edited},
                 )
             )
-            if output.messages_sent == 0:  # the turn failed somewhere and said nothing
+            if output.messages_sent == 0 and not await is_paused(str(incoming.chat_id)):  # failed, said nothing
                 await sender.send_text(incoming.chat_id, channel_text("technical_problem", incoming.language))
         except Exception:  # noqa: BLE001 - apologise rather than go silent
             log.exception("telegram update %s could not be processed", incoming.update_id)

@@ -24,6 +24,7 @@ from socketio import AsyncServer
 
 from bot.i18n import channel_text
 from bot.lang import detect_language
+from connectors.paused import is_paused
 
 log = logging.getLogger(__name__)
 
@@ -106,7 +107,7 @@ class WebChatInput(SocketIOInput):
                 )
             except Exception:  # noqa: BLE001 - the customer still gets an answer below
                 log.exception("processing a web chat message failed")
-            if output.messages_sent == 0:
+            if output.messages_sent == 0 and not await is_paused(session_id):
                 lang = detect_language(text) if text.strip() else None
                 await output.send_text_message(session_id, channel_text("technical_problem", lang))
 

@@ -30,6 +30,12 @@ class FakeRasa:
             return web.json_response({"error": "down"}, status=self.fail_with.pop(0))
         return web.json_response({"tracker": {}, "messages": []})
 
+    async def append_events(self, request: web.Request) -> web.Response:
+        events = await request.json()
+        self.calls.append({"conversation": request.match_info["conversation"], "token": request.query.get("token"),
+                           "channel": request.query.get("output_channel"), "events": events})
+        return web.json_response({"events": events})
+
 
 def start_fake_rasa() -> tuple[FakeRasa, Any]:
     fake = FakeRasa()
@@ -39,6 +45,7 @@ def start_fake_rasa() -> tuple[FakeRasa, Any]:
     loop = asyncio.new_event_loop()
     app = web.Application()
     app.router.add_post("/conversations/{conversation}/trigger_intent", fake.trigger)
+    app.router.add_post("/conversations/{conversation}/tracker/events", fake.append_events)
     runner = web.AppRunner(app)
     ready = threading.Event()
 

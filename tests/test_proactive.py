@@ -12,6 +12,7 @@ from sqlalchemy import select
 
 from bot.db.models import Booking, Invoice, OutboxMessage, Preferences, VehicleReading
 from bot.db.session import session_scope
+from bot.handoff import tickets
 from bot.proactive import outbox
 from bot.proactive.detectors import (
     DueEvent,
@@ -226,3 +227,16 @@ def test_no_consent_means_no_message(db_url, rasa):
     run_pass(NOW, db_url, rasa.url, "tok")
     assert "demo-en" not in {c["conversation"] for c in rasa.calls}
     assert (EMMA, "car_ready") not in statuses(db_url)
+
+
+def test_a_customer_nobody_answered_is_told_once_and_offered_a_call_back(db_url, rasa):
+    with session_scope(db_url) as session:
+        tickets.open_ticket(session, "webchat:demo-en", "request_human", "en", NOW, 6,
+                            sender_id="demo-en", channel="webchat")
+    assert run_pass(NOW + timedelta(minutes=5), db_url, rasa.url, "tok").wait_notices == 0
+    later = run_pass(NOW + timedelta(minutes=11), db_url, rasa.url, "tok")
+    assert later.wait_notices == 1
+    notice = [c for c in rasa.calls if "events" in c]
+    assert notice[0]["conversation"] == "demo-en" and notice[0]["channel"] == "webchat"
+    assert "call you back" in notice[0]["events"][0]["text"]
+    assert run_pass(NOW + timedelta(minutes=20), db_url, rasa.url, "tok").wait_notices == 0  # once

@@ -351,17 +351,59 @@ class OtpChallenge(Base):
 
 
 class HumanRequest(Base):
-    """A request for a person, recorded until the handoff desk takes it over."""
+    """A handoff ticket: a conversation a person must take over.
+
+    open -> claimed (an agent has it) -> closed, or handed_back (the bot resumes); a ticket
+    can be transferred between agents while claimed. Every step is audited in ticket_events.
+    """
 
     __tablename__ = "human_requests"
 
     id = Column(Integer, primary_key=True)
     customer_id = Column(ForeignKey("customers.id", ondelete="CASCADE"))
     sender_key = Column(String(200))
-    reason = Column(String(32))  # request_human | fallback | complain | error
+    reason = Column(String(32))  # request_human | fallback | complain | error | ...
     language = Column(String(2), default="nb")
-    status = Column(String(16), default="open")
+    status = Column(String(16), default="open", index=True)
     created_at = Column(DateTime, default=datetime.utcnow)
+    # The conversation as Rasa knows it: sender id and channel, to answer on it.
+    sender_id = Column(String(128))
+    channel = Column(String(32))
+    # Lower is more urgent: complaints and cars in the workshop first.
+    priority = Column(Integer, default=2)
+    summary = Column(JSON, default=dict)
+    agent_id = Column(ForeignKey("agents.id", ondelete="SET NULL"))
+    claimed_at = Column(DateTime)
+    closed_at = Column(DateTime)
+
+
+class Agent(Base):
+    """A person at the desk; the password is an argon2 hash."""
+
+    __tablename__ = "agents"
+
+    id = Column(Integer, primary_key=True)
+    username = Column(String(64), unique=True)
+    display_name = Column(String(80))
+    password_hash = Column(String(200))
+    role = Column(String(16), default="agent")  # agent | trainer
+    failed_logins = Column(Integer, default=0)
+    locked_until = Column(DateTime)
+    last_seen_at = Column(DateTime)
+    created_at = Column(DateTime, default=datetime.utcnow)
+
+
+class TicketEvent(Base):
+    """Audit: who claimed, answered, transferred, handed back and closed what, when."""
+
+    __tablename__ = "ticket_events"
+
+    id = Column(Integer, primary_key=True)
+    ticket_id = Column(ForeignKey("human_requests.id", ondelete="CASCADE"), index=True)
+    agent_id = Column(ForeignKey("agents.id", ondelete="SET NULL"))
+    action = Column(String(20))  # opened | claimed | replied | transferred | handed_back | closed
+    detail = Column(JSON, default=dict)
+    at = Column(DateTime)
 
 
 class OutboxMessage(Base):

@@ -14,14 +14,17 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta
 from typing import Any
+from urllib.parse import quote
 
 import aiohttp
 from sqlalchemy import select, text, update
 from sqlalchemy.orm import Session
 
 from bot import booking
-from bot.db.models import OutboxMessage, Preferences, SchedulerLock
+from bot.db.models import HumanRequest, OutboxMessage, Preferences, SchedulerLock
 from bot.db.session import get_engine, session_scope
+from bot.handoff.tickets import next_opening
+from bot.i18n import channel_text
 from bot.proactive import outbox
 from bot.proactive.deliver import trigger
 from bot.proactive.detectors import DueEvent, detect_all, proactive_settings
@@ -47,6 +50,7 @@ class PassReport:
     waiting: int = 0
     retrying: int = 0
     failed: int = 0
+    wait_notices: int = 0
     locked: bool = False
     seconds: float = 0.0
 
@@ -59,7 +63,8 @@ class PassReport:
         return (
             f"due events: {found}\nnew messages: {created}\nnot contacted: {skipped}\n"
             f"sent {self.sent}, waiting (quiet hours) {self.waiting}, retrying {self.retrying}, "
-            f"failed {self.failed}, undeliverable {self.undeliverable} ({self.seconds:.2f} s)"
+            f"failed {self.failed}, undeliverable {self.undeliverable}; "
+            f"handoff wait notices {self.wait_notices} ({self.seconds:.2f} s)"
         )
 
 
@@ -209,6 +214,42 @@ async def deliver_due(url: str | None, now: datetime, rasa_url: str, token: str,
                     report.retrying += 1
 
 
+async def remind_unanswered(url: str | None, now: datetime, rasa_url: str, token: str, cfg: dict[str, Any],
+                            report: PassReport) -> None:
+    """Customers waiting for a person longer than `handoff_no_answer_minutes` (while we are
+    open) are told so once, and offered a call back; their answer reaches the desk."""
+    with session_scope(url) as session:
+        minutes = int(booking.setting(session, "handoff_no_answer_minutes", 10) or 10)  # type: ignore[arg-type]
+        if next_opening(session, now) != now:
+            return
+        waiting = [
+            (t.id, t.sender_id, t.channel, t.language)
+            for t in session.execute(
+                select(HumanRequest).where(HumanRequest.status == "open",
+                                           HumanRequest.created_at <= now - timedelta(minutes=minutes))
+            ).scalars()
+            if not (t.summary or {}).get("wait_notice_sent") and t.sender_id and t.channel in cfg["push_channels"]
+        ]
+    async with aiohttp.ClientSession() as http:
+        for ticket_id, sender_id, channel, lang in waiting:
+            event = {"event": "bot", "text": channel_text("handoff_no_answer", lang),
+                     "metadata": {"system": "handoff_no_answer"}}
+            try:
+                async with http.post(
+                    f"{rasa_url.rstrip('/')}/conversations/{quote(sender_id, safe='')}/tracker/events",
+                    params={"token": token, "output_channel": channel, "execute_side_effects": "true"},
+                    json=[event], timeout=aiohttp.ClientTimeout(total=15),
+                ) as reply:
+                    if reply.status != 200:
+                        continue
+            except (aiohttp.ClientError, TimeoutError):
+                continue
+            with session_scope(url) as session:
+                ticket = session.get(HumanRequest, ticket_id)
+                ticket.summary = {**(ticket.summary or {}), "wait_notice_sent": now.isoformat()}
+            report.wait_notices += 1
+
+
 def run_pass(
     now: datetime | None = None, url: str | None = None, rasa_url: str | None = None, token: str | None = None,
     holder: str | None = None, crash_after_enqueue: bool = False,
@@ -231,6 +272,7 @@ def run_pass(
         if crash_after_enqueue:
             raise SimulatedCrash("stopped between writing the outbox and sending")
         asyncio.run(deliver_due(url, now, rasa_url, token, cfg, report))
+        asyncio.run(remind_unanswered(url, now, rasa_url, token, cfg, report))
     report.seconds = clock.perf_counter() - started
     return report
 

@@ -10,9 +10,12 @@ import aiohttp_jinja2
 import jinja2
 from aiohttp import web
 
+from bot.desk import security as desk_security
+from bot.desk import views as desk_views
 from bot.web import chat
 
 TEMPLATES = Path(__file__).with_name("templates")
+DESK = Path(__file__).resolve().parent.parent / "desk"
 MAX_BODY_BYTES = 256 * 1024
 
 
@@ -38,7 +41,10 @@ async def security_headers(request: web.Request, handler):  # type: ignore[no-un
 def create_app(settings: dict[str, object] | None = None) -> web.Application:
     app = web.Application(client_max_size=MAX_BODY_BYTES, middlewares=[security_headers])
     app["settings"] = settings or settings_from_env()
-    aiohttp_jinja2.setup(app, loader=jinja2.FileSystemLoader(str(TEMPLATES)), autoescape=True)
+    aiohttp_jinja2.setup(
+        app, loader=jinja2.FileSystemLoader([str(TEMPLATES), str(DESK / "templates")]), autoescape=True
+    )
+    desk_security.setup(app)
 
     async def open_client(app: web.Application) -> None:
         app["http"] = aiohttp.ClientSession()
@@ -54,6 +60,8 @@ def create_app(settings: dict[str, object] | None = None) -> web.Application:
     app.router.add_get("/health", health)
     app.router.add_get("/", lambda _: web.HTTPFound("/chat"))
     chat.add_routes(app)
+    desk_views.add_routes(app)
+    app.router.add_static("/desk/static", DESK / "static")
     return app
 
 

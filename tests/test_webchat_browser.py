@@ -16,12 +16,16 @@ from bot.config import PROJECT_ROOT
 from bot.db import migrate
 from bot.db.seed import seed_all
 from bot.db.session import session_scope
+from bot.handoff.agents import add_agent
 from bot.runner import Stack, latest_model, start_stack
+from tests.telegram_standin import StandIn, start_standin
 from tests.test_e2e import free_port
+from tests.test_telegram_e2e import SECRET, message_update, post_update
 
 pytestmark = pytest.mark.e2e
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 RESULTS = PROJECT_ROOT / "results"
+AGENT_PASSWORD = "browser-desk-password"
 
 if not Path(CHROMIUM).exists():
     pytest.skip("Debian's chromium is not installed (make test installs it as root)", allow_module_level=True)
@@ -32,14 +36,23 @@ from playwright.sync_api import Page, expect, sync_playwright  # noqa: E402
 
 
 @pytest.fixture(scope="module")
-def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+def standin() -> Iterator[StandIn]:
+    running, stop = start_standin()
+    yield running
+    stop()
+
+
+@pytest.fixture(scope="module")
+def stack(tmp_path_factory: pytest.TempPathFactory, standin: StandIn) -> Iterator[Stack]:
     work = tmp_path_factory.mktemp("webchat")
     url = f"sqlite:///{work / 'profile.db'}"
     migrate.upgrade(url)
     with session_scope(url) as session:
         seed_all(session)
-    running = start_stack(free_port(), free_port(), latest_model(), work,
-                          extra_env={"DATABASE_URL": url, "BOT_ENV": "dev"}, web_port=free_port())
+        add_agent(session, "kari", "Kari", AGENT_PASSWORD)
+    running = start_stack(free_port(), free_port(), latest_model(), work, web_port=free_port(),
+                          extra_env={"DATABASE_URL": url, "BOT_ENV": "dev", "TELEGRAM_TOKEN": standin.token,
+                                     "TELEGRAM_WEBHOOK_SECRET": SECRET, "TELEGRAM_API_BASE_URL": standin.base_url})
     yield running
     running.stop()
 
@@ -116,3 +129,41 @@ def test_page_speaks_the_browsers_language(stack, browser):
     expect(page.locator("#text")).to_have_attribute("placeholder", "Skriv ett meddelande …")
     expect(page.locator("li.message.bot .bubble").first).to_contain_text("Hej!", timeout=30_000)
     context.close()
+
+
+def test_an_agent_takes_over_from_the_desk_and_hands_back(stack, browser, standin):
+    customer_ctx = browser.new_context(locale="nb-NO")
+    agent_ctx = browser.new_context(locale="nb-NO", viewport={"width": 1200, "height": 800})
+    customer, agent = customer_ctx.new_page(), agent_ctx.new_page()
+    try:
+        customer.goto(f"{stack.web_url}/chat?session=web-handoff-1")
+        expect(customer.locator("#status")).to_have_text("Tilkoblet", timeout=30_000)
+        say(customer, "jeg vil snakke med et menneske")
+        expect(customer.locator("li.message.bot .bubble", has_text="køen")).to_be_visible(timeout=30_000)
+        post_update(stack, message_update("jeg vil snakke med et menneske", chat=777000555))  # a Telegram customer
+
+        agent.goto(f"{stack.web_url}/desk")
+        expect(agent).to_have_url(f"{stack.web_url}/desk/login")
+        agent.fill("input[name=username]", "kari")
+        agent.fill("input[name=password]", AGENT_PASSWORD)
+        agent.click("button[type=submit]")
+        rows = agent.locator("#queue tbody tr")
+        expect(rows).to_have_count(2, timeout=30_000)  # both customers, live
+        agent.locator("#queue tbody tr", has_text="webchat").locator("a").click()
+        agent.click("#claim")
+        agent.fill("#reply", "Hei, det er Kari. Hva kan jeg hjelpe deg med?")
+        agent.click(".reply button")
+        expect(customer.locator("li.message.bot .bubble", has_text="det er Kari")).to_be_visible(timeout=30_000)
+
+        say(customer, "jeg lurer på fakturaen min")
+        expect(agent.locator("#transcript li.customer", has_text="fakturaen min")).to_be_visible(timeout=30_000)
+        RESULTS.mkdir(exist_ok=True)
+        agent.screenshot(path=str(RESULTS / "desk-conversation.png"), full_page=True)
+
+        agent.click("#handback")
+        expect(customer.locator("li.message.bot .bubble", has_text="tilbake hos meg")).to_be_visible(timeout=30_000)
+        say(customer, "hva koster dekkskift?")
+        expect(customer.locator("li.message.bot .bubble", has_text="890")).to_be_visible(timeout=30_000)
+    finally:
+        customer_ctx.close()
+        agent_ctx.close()

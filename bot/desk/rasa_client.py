@@ -36,11 +36,14 @@ class RasaClient:
         event = {"event": "bot", "text": text, "metadata": {"agent": agent_name}}
         await self.append(sender_id, [event], channel)
 
+    async def resume(self, sender_id: str) -> None:
+        """Unpause the bot. While paused Rasa only logged the customer's messages; the listen
+        action puts the dialogue back where a rule can take the next turn."""
+        await self.append(sender_id, [{"event": "resume"}, {"event": "action", "name": "action_listen"}])
+
     async def hand_back(self, sender_id: str, channel: str) -> None:
         """Resume the bot and let it greet the customer again, in context."""
-        # While paused Rasa only logged the customer's messages; the listen action puts the
-        # dialogue back where a rule can take the next turn.
-        await self.append(sender_id, [{"event": "resume"}, {"event": "action", "name": "action_listen"}])
+        await self.resume(sender_id)
         async with self.http.post(
             f"{self._conversation(sender_id)}/trigger_intent",
             params={"token": self.token, "output_channel": channel},

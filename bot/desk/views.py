@@ -170,18 +170,18 @@ async def ticket_action(request: web.Request) -> web.Response:
             raise web.HTTPConflict(text="another agent has this conversation already")
         if action == "transfer" and not tickets.transfer(session, ticket_id, agent["id"], str(form.get("to", "")), now):
             raise web.HTTPConflict(text="only the agent who has the conversation can transfer it, to a known agent")
-        if action == "close" and tickets.finish(session, ticket_id, agent["id"], now, handed_back=False) is None:
-            raise web.HTTPConflict(text="only the agent who has the conversation can close it")
-        if action in ("reply", "handback") and tickets.owned(session, ticket_id, agent["id"]) is None:
+        if action in ("reply", "handback", "close") and tickets.owned(session, ticket_id, agent["id"]) is None:
             raise web.HTTPConflict(text="claim the conversation first")
     if action == "reply" and not 0 < len(text) <= MAX_REPLY_CHARS:
         raise web.HTTPBadRequest(text=f"a reply has 1 to {MAX_REPLY_CHARS} characters")
-    if action in ("reply", "handback"):
+    if action in ("reply", "handback", "close"):
         try:
             if action == "reply":
                 await rasa(request).say(sender_id, channel, text, str(agent["name"]))
-            else:
+            elif action == "handback":
                 await rasa(request).hand_back(sender_id, channel)
+            else:  # closed: the bot takes the customer's next message, without a greeting
+                await rasa(request).resume(sender_id)
         except (aiohttp.ClientError, TimeoutError):
             log.exception("desk %s for ticket %s could not reach Rasa", action, ticket_id)
             raise web.HTTPBadGateway(text="the assistant could not be reached: nothing was sent, try again") from None
@@ -189,7 +189,7 @@ async def ticket_action(request: web.Request) -> web.Response:
             if action == "reply":
                 tickets.record_reply(session, ticket_id, agent["id"], now, len(text))
             else:
-                tickets.finish(session, ticket_id, agent["id"], now, handed_back=True)
+                tickets.finish(session, ticket_id, agent["id"], now, handed_back=action == "handback")
     raise web.HTTPFound("/desk" if action in ("handback", "close") else f"/desk/ticket/{ticket_id}")
 
 

@@ -178,8 +178,10 @@ def free_times(
     around: datetime | None = None,
     has_time: bool = False,
     count: int | None = None,
+    ensure: bool = True,
 ) -> list[datetime]:
-    """Free start times for the jobs, nearest to the wish first.
+    """Free start times for the jobs, nearest to the wish first (`ensure=False`: the caller
+    already made sure the calendar's slots exist, e.g. once per scheduler pass).
 
     With a day but no time, the day's free times come first, then the following days.
     With a time, the times closest to it (before or after) come first.
@@ -189,7 +191,8 @@ def free_times(
     if resource is None:
         return []
     location = default_location(session)
-    ensure_calendar(session, now.date())
+    if ensure:
+        ensure_calendar(session, now.date())
     count = count or int(setting(session, "free_times_offered", 4))  # type: ignore[arg-type]
     earliest = now + MIN_NOTICE
     if around is not None and not has_time:

@@ -3,13 +3,13 @@
 
 from __future__ import annotations
 
-import asyncio
-import socket
-import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 from aiohttp import web
+
+from tests.servers import free_port, serve_in_thread
 
 
 @dataclass
@@ -37,32 +37,9 @@ class FakeRasa:
         return web.json_response({"events": events})
 
 
-def start_fake_rasa() -> tuple[FakeRasa, Any]:
-    fake = FakeRasa()
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        fake.port = sock.getsockname()[1]
-    loop = asyncio.new_event_loop()
+def start_fake_rasa() -> tuple[FakeRasa, Callable[[], None]]:
+    fake = FakeRasa(port=free_port())
     app = web.Application()
     app.router.add_post("/conversations/{conversation}/trigger_intent", fake.trigger)
     app.router.add_post("/conversations/{conversation}/tracker/events", fake.append_events)
-    runner = web.AppRunner(app)
-    ready = threading.Event()
-
-    def serve() -> None:
-        asyncio.set_event_loop(loop)
-        loop.run_until_complete(runner.setup())
-        loop.run_until_complete(web.TCPSite(runner, "127.0.0.1", fake.port).start())
-        ready.set()
-        loop.run_forever()
-
-    thread = threading.Thread(target=serve, daemon=True)
-    thread.start()
-    ready.wait(10)
-
-    def stop() -> None:
-        asyncio.run_coroutine_threadsafe(runner.cleanup(), loop).result(10)
-        loop.call_soon_threadsafe(loop.stop)
-        thread.join(10)
-
-    return fake, stop
+    return fake, serve_in_thread(app, fake.port)

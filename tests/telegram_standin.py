@@ -3,15 +3,15 @@ told to answer the next calls with 429 (flood control) or 500. Runs in its own t
 
 from __future__ import annotations
 
-import asyncio
 import json
-import socket
-import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 from aiohttp import web
+
+from tests.servers import free_port, serve_in_thread
 
 
 @dataclass
@@ -89,32 +89,9 @@ def _maybe_json(value: Any) -> Any:
     return value
 
 
-def start_standin() -> tuple[StandIn, callable]:
+def start_standin() -> tuple[StandIn, Callable[[], None]]:
     """Start the stand-in on a free port; returns it and a function that stops it."""
-    standin = StandIn()
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        standin.port = sock.getsockname()[1]
-    loop = asyncio.new_event_loop()
+    standin = StandIn(port=free_port())
     app = web.Application()
     app.router.add_post("/bot{token}/{method}", standin.handle)
-    runner = web.AppRunner(app)
-    ready = threading.Event()
-
-    def serve() -> None:
-        asyncio.set_event_loop(loop)
-        loop.run_until_complete(runner.setup())
-        loop.run_until_complete(web.TCPSite(runner, "127.0.0.1", standin.port).start())
-        ready.set()
-        loop.run_forever()
-
-    thread = threading.Thread(target=serve, daemon=True)
-    thread.start()
-    ready.wait(10)
-
-    def stop() -> None:
-        asyncio.run_coroutine_threadsafe(runner.cleanup(), loop).result(10)
-        loop.call_soon_threadsafe(loop.stop)
-        thread.join(10)
-
-    return standin, stop
+    return standin, serve_in_thread(app, standin.port)

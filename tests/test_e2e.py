@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import re
-import socket
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
@@ -17,29 +16,19 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from bot.db import migrate
 from bot.db.models import Booking, HumanRequest, Preferences, Suggestion
-from bot.db.seed import seed_all
 from bot.db.session import session_scope
 from bot.lang import detect_language
 from bot.runner import Stack, latest_model, start_stack
+from tests.servers import free_port, seeded_database
 
 pytestmark = pytest.mark.e2e
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     work = tmp_path_factory.mktemp("e2e")
-    url = f"sqlite:///{work / 'profile.db'}"
-    migrate.upgrade(url)
-    with session_scope(url) as session:
-        seed_all(session)
+    url = seeded_database(work)
     running = start_stack(
         free_port(), free_port(), latest_model(), work,
         extra_env={"DATABASE_URL": url, "BOT_ENV": "dev"},

@@ -15,15 +15,14 @@ from collections.abc import Iterator
 
 import pytest
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
-from bot.db import migrate
 from bot.db.models import ChannelIdentity, Customer, HumanRequest, TicketEvent
-from bot.db.seed import seed_all
 from bot.db.session import session_scope
 from bot.handoff.agents import add_agent
 from bot.runner import Stack, latest_model, start_stack
+from tests.servers import free_port, seeded_database
 from tests.telegram_standin import StandIn, start_standin
-from tests.test_e2e import free_port
 from tests.test_telegram_e2e import SECRET, message_update, post_update
 
 pytestmark = pytest.mark.e2e
@@ -41,13 +40,13 @@ def standin() -> Iterator[StandIn]:
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory: pytest.TempPathFactory, standin: StandIn) -> Iterator[Stack]:
     work = tmp_path_factory.mktemp("handoff")
-    url = f"sqlite:///{work / 'profile.db'}"
-    migrate.upgrade(url)
-    with session_scope(url) as session:
-        seed_all(session)
+
+    def prepare(session: Session) -> None:
         karoline = session.query(Customer).filter_by(demo_key="demo-curated").one()
         session.add(ChannelIdentity(customer_id=karoline.id, channel="telegram", external_id=str(CHAT)))
         add_agent(session, "kari", "Kari i kundeservice", PASSWORD)
+
+    url = seeded_database(work, prepare)
     running = start_stack(
         free_port(), free_port(), latest_model(), work, web_port=free_port(),
         extra_env={"DATABASE_URL": url, "BOT_ENV": "dev", "TELEGRAM_TOKEN": standin.token,

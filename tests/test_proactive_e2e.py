@@ -11,14 +11,14 @@ from typing import Any
 
 import pytest
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
-from bot.db import migrate
 from bot.db.models import Booking, Invoice, OutboxMessage, Preferences
-from bot.db.seed import seed_all
 from bot.db.session import session_scope
 from bot.proactive.scheduler import SimulatedCrash, run_pass
 from bot.runner import Stack, latest_model, start_stack
-from tests.test_e2e import free_port, say, texts
+from tests.servers import free_port, seeded_database
+from tests.test_e2e import say, texts
 
 pytestmark = pytest.mark.e2e
 NOON = datetime.combine(date.today(), datetime.min.time()).replace(hour=12)
@@ -27,13 +27,13 @@ NOON = datetime.combine(date.today(), datetime.min.time()).replace(hour=12)
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     work = tmp_path_factory.mktemp("proactive")
-    url = f"sqlite:///{work / 'profile.db'}"
-    migrate.upgrade(url)
-    with session_scope(url) as session:
-        seed_all(session)
+
+    def prepare(session: Session) -> None:
         # Sven's car is ready, but he has withdrawn consent to be contacted.
         session.execute(select(Booking).filter_by(reference="FB-1005")).scalar_one().status = "ready"
         session.get(Preferences, 5).contact_channels = []
+
+    url = seeded_database(work, prepare)
     running = start_stack(free_port(), free_port(), latest_model(), work,
                           extra_env={"DATABASE_URL": url, "BOT_ENV": "dev"})
     running.db_url = url  # type: ignore[attr-defined]

@@ -10,14 +10,12 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from sqlalchemy.orm import Session
 
-from bot.db import migrate
 from bot.db.models import ChannelIdentity, Customer
-from bot.db.seed import seed_all
-from bot.db.session import session_scope
 from bot.runner import Stack, latest_model, start_stack
+from tests.servers import free_port, seeded_database
 from tests.telegram_standin import StandIn, start_standin
-from tests.test_e2e import free_port
 
 pytestmark = pytest.mark.e2e
 SECRET = "s3cret-webhook-token"
@@ -35,13 +33,13 @@ def standin() -> Iterator[StandIn]:
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory: pytest.TempPathFactory, standin: StandIn) -> Iterator[Stack]:
     work = tmp_path_factory.mktemp("telegram")
-    url = f"sqlite:///{work / 'profile.db'}"
-    migrate.upgrade(url)
-    with session_scope(url) as session:
-        seed_all(session)
+
+    def prepare(session: Session) -> None:
         # Karoline linked her Telegram chat to her profile earlier.
         karoline = session.query(Customer).filter_by(demo_key="demo-curated").one()
         session.add(ChannelIdentity(customer_id=karoline.id, channel="telegram", external_id=str(LINKED)))
+
+    url = seeded_database(work, prepare)
     running = start_stack(
         free_port(), free_port(), latest_model(), work,
         extra_env={"DATABASE_URL": url, "BOT_ENV": "dev", "TELEGRAM_TOKEN": standin.token,

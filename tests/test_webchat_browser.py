@@ -11,15 +11,13 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from sqlalchemy.orm import Session
 
 from bot.config import PROJECT_ROOT
-from bot.db import migrate
-from bot.db.seed import seed_all
-from bot.db.session import session_scope
 from bot.handoff.agents import add_agent
 from bot.runner import Stack, latest_model, start_stack
+from tests.servers import free_port, seeded_database
 from tests.telegram_standin import StandIn, start_standin
-from tests.test_e2e import free_port
 from tests.test_telegram_e2e import SECRET, message_update, post_update
 
 pytestmark = pytest.mark.e2e
@@ -45,11 +43,11 @@ def standin() -> Iterator[StandIn]:
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory: pytest.TempPathFactory, standin: StandIn) -> Iterator[Stack]:
     work = tmp_path_factory.mktemp("webchat")
-    url = f"sqlite:///{work / 'profile.db'}"
-    migrate.upgrade(url)
-    with session_scope(url) as session:
-        seed_all(session)
+
+    def prepare(session: Session) -> None:
         add_agent(session, "kari", "Kari", AGENT_PASSWORD)
+
+    url = seeded_database(work, prepare)
     running = start_stack(free_port(), free_port(), latest_model(), work, web_port=free_port(),
                           extra_env={"DATABASE_URL": url, "BOT_ENV": "dev", "TELEGRAM_TOKEN": standin.token,
                                      "TELEGRAM_WEBHOOK_SECRET": SECRET, "TELEGRAM_API_BASE_URL": standin.base_url})

@@ -109,7 +109,7 @@ def _proposal(
 ) -> datetime | None:
     """The first free time for the jobs from the due day (at least two days ahead)."""
     day = max(now.date() + timedelta(days=2), datetime.fromisoformat(due).date() if due else now.date())
-    times = booking.free_times(session, services, now, around=datetime.combine(day, time(8)), count=1)
+    times = booking.free_times(session, services, now, around=datetime.combine(day, time(8)), count=1, ensure=False)
     return times[0] if times else None
 
 
@@ -151,6 +151,8 @@ def create_messages(session: Session, events: list[DueEvent], now: datetime, cfg
     merged_into: dict[int, int] = {}
     new_events = [e for e in ordered if (e.customer_id, e.event_type, e.period_key) not in existing]
     directory = Directory.load(session, {e.customer_id for e in new_events})
+    if any(e.event_type in ADVISORY for e in new_events):
+        booking.ensure_calendar(session, now.date())  # once per pass, not once per proposal
     for event in ordered:
         report.found[event.event_type] += 1
         if (event.customer_id, event.event_type, event.period_key) in existing:

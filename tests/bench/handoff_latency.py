@@ -19,8 +19,8 @@ from bot.db.seed import seed_all
 from bot.db.session import session_scope
 from bot.handoff.agents import add_agent
 from bot.runner import latest_model, start_stack
+from tests.servers import free_port
 from tests.telegram_standin import start_standin
-from tests.test_e2e import free_port
 from tests.test_handoff_e2e import Desk
 from tests.test_telegram_e2e import SECRET, message_update, post_update
 

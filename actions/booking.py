@@ -296,10 +296,9 @@ def _accepted_offers(session: Any, tracker: Tracker, lang: str) -> tuple[list[st
     if cid is None or not tracker.get_slot("booking_draft"):
         return [], 0
     names, total = [], 0
-    for code, status in outcomes.decisions_in_context(session, cid, draft_context(tracker)).items():
-        row = outcomes.find_in_context(session, cid, draft_context(tracker), code)
-        if status == "accepted" and row is not None and (row.price_nok or 0) > 0:
-            names.append(i18n.in_sentence(offer_name(session, code, lang)))
+    for row in outcomes.in_context(session, cid, draft_context(tracker)):
+        if row.status == "accepted" and (row.price_nok or 0) > 0:
+            names.append(i18n.in_sentence(offer_name(session, row.offer_code, lang)))
             total += int(row.price_nok or 0)
     return names, total
 

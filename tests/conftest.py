@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 from bot.db import migrate
 from bot.db.seed import seed_all
 from bot.db.session import session_scope
+from tests.telegram_standin import StandIn, start_standin
 
 # A Monday at noon: fixed so calendars and relative dates are predictable.
 NOW = datetime(2026, 11, 23, 12, 0)
@@ -37,3 +38,11 @@ def session(db_url: str) -> Iterator[Session]:
 @pytest.fixture()
 def today() -> date:
     return NOW.date()
+
+
+@pytest.fixture(scope="module")
+def standin() -> Iterator[StandIn]:
+    """A local stand-in of the Telegram Bot API, one per test module."""
+    running, stop = start_standin()
+    yield running
+    stop()

@@ -22,19 +22,12 @@ from bot.db.session import session_scope
 from bot.handoff.agents import add_agent
 from bot.runner import Stack, latest_model, start_stack
 from tests.servers import free_port, seeded_database
-from tests.telegram_standin import StandIn, start_standin
+from tests.telegram_standin import StandIn
 from tests.test_telegram_e2e import SECRET, message_update, post_update
 
 pytestmark = pytest.mark.e2e
 CHAT = 888000111
 PASSWORD = "desk-password-for-tests"
-
-
-@pytest.fixture(scope="module")
-def standin() -> Iterator[StandIn]:
-    running, stop = start_standin()
-    yield running
-    stop()
 
 
 @pytest.fixture(scope="module")

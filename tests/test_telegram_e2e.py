@@ -15,19 +15,12 @@ from sqlalchemy.orm import Session
 from bot.db.models import ChannelIdentity, Customer
 from bot.runner import Stack, latest_model, start_stack
 from tests.servers import free_port, seeded_database
-from tests.telegram_standin import StandIn, start_standin
+from tests.telegram_standin import StandIn
 
 pytestmark = pytest.mark.e2e
 SECRET = "s3cret-webhook-token"
 CHAT = 777000111
 LINKED = 777000999
-
-
-@pytest.fixture(scope="module")
-def standin() -> Iterator[StandIn]:
-    running, stop = start_standin()
-    yield running
-    stop()
 
 
 @pytest.fixture(scope="module")

@@ -17,7 +17,7 @@ from bot.config import PROJECT_ROOT
 from bot.handoff.agents import add_agent
 from bot.runner import Stack, latest_model, start_stack
 from tests.servers import free_port, seeded_database
-from tests.telegram_standin import StandIn, start_standin
+from tests.telegram_standin import StandIn
 from tests.test_telegram_e2e import SECRET, message_update, post_update
 
 pytestmark = pytest.mark.e2e
@@ -31,13 +31,6 @@ if not (PROJECT_ROOT / "var" / "vendor" / "socket.io.min.js").exists():
     pytest.skip("the socket.io client is not vendored yet (make install)", allow_module_level=True)
 
 from playwright.sync_api import Page, expect, sync_playwright  # noqa: E402
-
-
-@pytest.fixture(scope="module")
-def standin() -> Iterator[StandIn]:
-    running, stop = start_standin()
-    yield running
-    stop()
 
 
 @pytest.fixture(scope="module")

@@ -91,12 +91,11 @@ def decide(session: Session, suggestion_id: int, customer_id: int, accepted: boo
     return row
 
 
-def decisions_in_context(session: Session, customer_id: int, context: str) -> dict[str, str]:
-    """offer code -> status for everything already offered in this context."""
-    rows = session.execute(
-        select(Suggestion.offer_code, Suggestion.status).filter_by(customer_id=customer_id, context=context)
-    )
-    return {code: status for code, status in rows}
+def in_context(session: Session, customer_id: int, context: str) -> list[Suggestion]:
+    """Every offer made to this customer in this context, oldest first."""
+    return list(session.execute(
+        select(Suggestion).filter_by(customer_id=customer_id, context=context).order_by(Suggestion.id)
+    ).scalars())
 
 
 def offers_made_in_context(session: Session, customer_id: int, context: str, kind: str) -> int:
@@ -124,15 +123,6 @@ def customer_outcomes(session: Session, customer_id: int, context: str | None) -
         if status == "declined":
             declines[code] = declines.get(code, 0) + 1
     return seen, declines
-
-
-def decline_counts(session: Session, customer_id: int) -> dict[str, int]:
-    rows = session.execute(
-        select(Suggestion.offer_code, func.count())
-        .filter_by(customer_id=customer_id, status="declined")
-        .group_by(Suggestion.offer_code)
-    )
-    return {code: int(count) for code, count in rows}
 
 
 def acceptance_rates(session: Session, segment: str = "strategy") -> list[OfferRate]:
@@ -176,9 +166,7 @@ def clear_rates_cache() -> None:
 
 def attach_to_booking(session: Session, customer_id: int, context: str, record: Booking) -> list[Suggestion]:
     """Link the context's offers to the booking and add the accepted ones' items with their price."""
-    rows = session.execute(
-        select(Suggestion).filter_by(customer_id=customer_id, context=context)
-    ).scalars().all()
+    rows = in_context(session, customer_id, context)
     accepted = [row for row in rows if row.status == "accepted"]
 
     present = {item.service_code for item in record.items}
@@ -197,9 +185,8 @@ def attach_to_booking(session: Session, customer_id: int, context: str, record: 
     return accepted
 
 
-def last_offered(session: Session, customer_id: int, context_prefix: str | None = None) -> Suggestion | None:
-    """The most recent offer to this customer (optionally within one conversation's contexts)."""
-    query = select(Suggestion).filter_by(customer_id=customer_id)
-    if context_prefix:
-        query = query.where(Suggestion.context.like(f"{context_prefix}%"))
-    return session.execute(query.order_by(Suggestion.id.desc()).limit(1)).scalar_one_or_none()
+def last_offered(session: Session, customer_id: int) -> Suggestion | None:
+    """The most recent offer to this customer."""
+    return session.execute(
+        select(Suggestion).filter_by(customer_id=customer_id).order_by(Suggestion.id.desc()).limit(1)
+    ).scalar_one_or_none()

@@ -20,6 +20,8 @@ CHROMIUM := /usr/bin/chromium
 export TF_CPP_MIN_LOG_LEVEL ?= 2
 export SQLALCHEMY_SILENCE_UBER_WARNING ?= 1
 export PYTHONWARNINGS ?= ignore::DeprecationWarning
+# endpoints.yml sends ${ACTION_SERVER_TOKEN} to the action server; Rasa refuses an unset variable.
+export ACTION_SERVER_TOKEN ?=
 
 TRAINING_INPUTS := $(shell find data -name '*.yml' 2>/dev/null) config.yml domain.yml
 

@@ -11,6 +11,7 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions.common import SafeAction, customer_id, entity_values, language, latest_intent, latest_text, now
 from actions.identity import ask_identity_first
+from actions.privacy import answer_erasure
 from actions.proactive import answer_proactive
 from actions.suggestions import offer_name, tapped_suggestion
 from bot import i18n
@@ -109,6 +110,9 @@ class ActionYesNo(SafeAction):
     ) -> list[EventType]:
         yes = latest_intent(tracker) == "affirm"
         cid, lang = customer_id(tracker), language(tracker)
+        erasure = answer_erasure(dispatcher, tracker, yes)
+        if erasure is not None:
+            return erasure
         answered = answer_proactive(dispatcher, tracker, yes)
         if answered is not None:
             return answered

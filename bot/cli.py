@@ -164,6 +164,18 @@ def _bench(args: argparse.Namespace) -> int:
     return run_bench(args)
 
 
+def _train(args: argparse.Namespace) -> int:
+    from bot.training import main as train_main
+
+    return train_main(args)
+
+
+def _report(args: argparse.Namespace) -> int:
+    from bot.insights.command import run
+
+    return run(args)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="bot", description="Fjordbil assistant tools")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -234,11 +246,48 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--concurrency", type=int, default=20, help="concurrent conversations")
     bench.add_argument("--skip-train", action="store_true", help="use the latest model in models/")
     bench.set_defaults(func=_bench)
+
+    from bot.review.cli import add_review_parser
+
+    # `bot review pull|list`; more review actions: review_actions.add_parser(...) (see bot/review/cli.py)
+    review_actions = add_review_parser(sub)
+    from bot.review.annotate_cli import add_annotate_actions
+
+    add_annotate_actions(review_actions)  # `bot review label|story`
+
+    report = sub.add_parser("report", help="insights as an HTML report with charts (results/report.html)")
+    from bot.insights.command import add_arguments as report_arguments
+
+    report_arguments(report)
+    report.set_defaults(func=_report)
+
+    train = sub.add_parser(
+        "train", help="validate, score a candidate on held-out data; train and activate only if intent F1 holds"
+    )
+    train.add_argument("--margin", type=float, default=0.02, help="largest allowed drop of intent F1 (default 0.02)")
+    train.add_argument("--language-margin", type=float, help="largest allowed drop in one language (default: margin)")
+    train.add_argument("--epochs", type=int, help="override DIET/TED epochs (quick runs, tests)")
+    train.add_argument("--skip-conversation-tests", action="store_true")
+    train.add_argument("--rasa-url", help="running Rasa server to hot-load into (default RASA_URL or :5005)")
+    train.add_argument("--dry-run", action="store_true", help="validate, score and compare only; change nothing")
+    train.add_argument("--record-baseline", action="store_true",
+                       help="score today's data and record it as the current model's baseline; train nothing")
+    train.add_argument("--rescore", action="store_true", help="retrain the candidate even if its inputs are unchanged")
+    train.add_argument("--root", help="project folder with data/, config.yml, domain.yml (default: this one)")
+    train.add_argument("--models", help="models folder (default: ROOT/models)")
+    train.set_defaults(func=_train)
+
+    from bot.privacy.commands import add_parsers as add_privacy_parsers
+
+    add_privacy_parsers(sub)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    from bot.logfilter import install as install_log_filter
+
+    install_log_filter()
     args = build_parser().parse_args(argv)
     return int(args.func(args) or 0)
 

@@ -262,7 +262,10 @@ def parse_when(text: str, lang: str, now: datetime) -> ParsedWhen | None:
     hint = {"no": "nb", "nn": "nb"}.get(str(lang)[:2].lower(), str(lang)[:2].lower())
     fallback: ParsedWhen | None = None
     for code in sorted(LANGS, key=lambda c: c != hint):
-        found = _parse_in(clean, _LANGS[code], now)
+        try:
+            found = _parse_in(clean, _LANGS[code], now)
+        except OverflowError:  # "tomorrow" of 31 Dec 9999: past the end of the calendar
+            continue
         if found is not None and found[1]:
             return found[0]
         fallback = fallback or (found[0] if found else None)

@@ -35,19 +35,29 @@ def language_of_examples(nlu_dir: Path = PROJECT_ROOT / "data" / "nlu") -> dict[
     return languages
 
 
-def per_language_f1(results_dir: Path) -> dict[str, tuple[float, int]]:
-    predictions: list[dict] = []
+def predictions(results_dir: Path) -> list[dict]:
+    """Rasa's per-example intent predictions (`--successes --errors`) in a results folder."""
+    found: list[dict] = []
     for name in ("intent_successes.json", "intent_errors.json"):
         path = results_dir / name
         if path.exists():
-            predictions += json.loads(path.read_text(encoding="utf-8"))
-    languages = language_of_examples()
+            found += json.loads(path.read_text(encoding="utf-8"))
+    return found
+
+
+def per_language_f1(
+    results_dir: Path, nlu_dir: Path | None = None, overall: str | None = None
+) -> dict[str, tuple[float, int]]:
+    """Weighted intent F1 and example count per language of `nlu_dir` (default data/nlu);
+    with `overall`, also over all predictions under that key."""
+    languages = language_of_examples(nlu_dir) if nlu_dir else language_of_examples()
     by_lang: dict[str, tuple[list[str], list[str]]] = {}
-    for item in predictions:
+    for item in predictions(results_dir):
         lang = languages.get(item["text"].strip(), "unknown")
-        gold, predicted = by_lang.setdefault(lang, ([], []))
-        gold.append(item["intent"])
-        predicted.append((item.get("intent_prediction") or {}).get("name") or "None")
+        for key in (lang, overall) if overall else (lang,):
+            gold, predicted = by_lang.setdefault(key, ([], []))
+            gold.append(item["intent"])
+            predicted.append((item.get("intent_prediction") or {}).get("name") or "None")
     return {
         lang: (f1_score(gold, predicted, average="weighted", zero_division=0), len(gold))
         for lang, (gold, predicted) in sorted(by_lang.items())

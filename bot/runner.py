@@ -17,9 +17,15 @@ import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import yaml
+
 from bot.config import PROJECT_ROOT, VAR_DIR
 
 BIN = Path(sys.executable).parent
+ACTION_TOKEN_HEADER = "X-Action-Token"
+# Largest request body Rasa's HTTP server takes (Sanic's REQUEST_MAX_SIZE): a REST message is
+# at most 20,000 characters, a Telegram update far less.
+REQUEST_MAX_BYTES = 1_000_000
 
 
 @dataclass
@@ -32,6 +38,13 @@ class Stack:
     processes: list[subprocess.Popen] = field(default_factory=list)
     logs: list[Path] = field(default_factory=list)
     web_port: int | None = None
+    env: dict[str, str] = field(default_factory=dict)
+    model: Path | None = None
+    endpoints: Path | None = None
+
+    @property
+    def action_url(self) -> str:
+        return f"http://127.0.0.1:{self.action_port}"
 
     @property
     def rasa_url(self) -> str:
@@ -40,6 +53,31 @@ class Stack:
     @property
     def web_url(self) -> str:
         return f"http://127.0.0.1:{self.web_port}"
+
+    def stop_process(self, index: int) -> None:
+        """Stop one process (0: action server, 1: Rasa, 2: web), as a crash or an operator would."""
+        proc = self.processes[index]
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGTERM)
+            try:
+                proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+
+    def restart_action_server(self, timeout: float = 240) -> float:
+        """Stop (if running) and start the action server again; returns the start-up seconds."""
+        self.stop_process(0)
+        self.processes[0] = start_action_server(self.action_port, self.env, self.logs[0])
+        return wait_http(f"{self.action_url}/health", timeout, self.processes[0])
+
+    def restart_rasa(self, timeout: float = 300) -> float:
+        """Stop and start the Rasa server on the same tracker store; returns the start-up seconds."""
+        assert self.model is not None and self.endpoints is not None
+        self.stop_process(1)
+        self.processes[1] = start_rasa_server(
+            self.rasa_port, self.model, self.endpoints, self.token, self.env, self.logs[1])
+        return wait_http(f"{self.rasa_url}/status?token={self.token}", timeout, self.processes[1])
 
     def stop(self) -> None:
         for proc in reversed(self.processes):
@@ -58,6 +96,8 @@ def write_endpoints(path: Path, action_port: int, tracker_db: Path) -> Path:
     path.write_text(
         "action_endpoint:\n"
         f"  url: \"http://127.0.0.1:{action_port}/webhook\"\n"
+        "  headers:\n"
+        f"    {ACTION_TOKEN_HEADER}: ${{ACTION_SERVER_TOKEN}}\n"
         "tracker_store:\n"
         "  type: SQL\n"
         "  dialect: sqlite\n"
@@ -67,6 +107,28 @@ def write_endpoints(path: Path, action_port: int, tracker_db: Path) -> Path:
         encoding="utf-8",
     )
     return path
+
+
+def run_endpoints(path: Path, action_port: int, source: Path = PROJECT_ROOT / "endpoints.yml") -> Path:
+    """The project's endpoints file with the action server's URL on `action_port` (`bot run
+    --action-port`); everything else (stores, the token header) stays as written there."""
+    config = yaml.safe_load(source.read_text(encoding="utf-8")) or {}
+    action = config.setdefault("action_endpoint", {})
+    action["url"] = f"http://127.0.0.1:{action_port}/webhook"
+    path.write_text(yaml.safe_dump(config, sort_keys=False, allow_unicode=True), encoding="utf-8")
+    return path
+
+
+def stack_env(extra_env: dict[str, str] | None = None) -> dict[str, str]:
+    """The environment of every process of the stack: the request size limit of Rasa's Sanic
+    server, and the action server's shared secret (random per run when not configured), so
+    Rasa and the action server always agree on it and it is never missing."""
+    env = {**os.environ, **(extra_env or {})}
+    env.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    env.setdefault("SANIC_REQUEST_MAX_SIZE", str(REQUEST_MAX_BYTES))
+    if not env.get("ACTION_SERVER_TOKEN"):
+        env["ACTION_SERVER_TOKEN"] = secrets.token_urlsafe(24)
+    return env
 
 
 def wait_http(url: str, timeout: float, proc: subprocess.Popen | None = None) -> float:
@@ -86,9 +148,10 @@ def wait_http(url: str, timeout: float, proc: subprocess.Popen | None = None) ->
 
 
 def start_action_server(port: int, env: dict[str, str], log: Path, host: str = "127.0.0.1") -> subprocess.Popen:
+    """`rasa run actions` plus the shared-secret check and the bind address (actions/server.py)."""
     return subprocess.Popen(
-        [str(BIN / "rasa"), "run", "actions", "--actions", "actions", "--port", str(port)],
-        cwd=PROJECT_ROOT, env={**env, "SANIC_HOST": host}, stdout=log.open("ab"), stderr=subprocess.STDOUT,
+        [sys.executable, "-m", "actions.server", "--actions", "actions", "--port", str(port), "--host", host],
+        cwd=PROJECT_ROOT, env=env, stdout=log.open("ab"), stderr=subprocess.STDOUT,
     )
 
 
@@ -126,12 +189,14 @@ def start_stack(
     """Start both servers (and the web server when `web_port` is given), wait until they
     answer, and return them."""
     workdir.mkdir(parents=True, exist_ok=True)
-    env = {**os.environ, **(extra_env or {})}
-    env.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    env = stack_env(extra_env)
+    # The action server (erasure) and tools read this stack's own tracker store.
+    env.setdefault("TRACKER_DATABASE_URL", f"sqlite:///{workdir / 'tracker.db'}")
     if web_port:
         env.setdefault("WEBCHAT_ORIGINS", f"http://127.0.0.1:{web_port},http://localhost:{web_port}")
-    stack = Stack(rasa_port, action_port, token or secrets.token_urlsafe(24), web_port=web_port)
     endpoints = write_endpoints(workdir / "endpoints.yml", action_port, workdir / "tracker.db")
+    stack = Stack(rasa_port, action_port, token or secrets.token_urlsafe(24), web_port=web_port, env=env,
+                  model=model, endpoints=endpoints)
     action_log, rasa_log = workdir / "actions.log", workdir / "rasa.log"
     stack.logs = [action_log, rasa_log]
     try:
@@ -162,7 +227,8 @@ def run_forever(rasa_port: int = 5005, action_port: int = 5055, web_port: int = 
     """`bot run`: start the assistant in the foreground until Ctrl-C."""
     token = os.environ.get("RASA_TOKEN") or secrets.token_urlsafe(24)
     VAR_DIR.mkdir(exist_ok=True)
-    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"}
+    env = stack_env()
+    endpoints = run_endpoints(VAR_DIR / "endpoints.run.yml", action_port)
     action_log = VAR_DIR / "actions.log"
     procs = [start_action_server(action_port, env, action_log)]
     try:
@@ -172,7 +238,7 @@ def run_forever(rasa_port: int = 5005, action_port: int = 5055, web_port: int = 
                 [
                     str(BIN / "rasa"), "run", "--enable-api", f"--auth-token={token}",
                     "--port", str(rasa_port), "--model", str(latest_model()),
-                    "--endpoints", "endpoints.yml", "--credentials", "credentials.yml", "--cors", "*",
+                    "--endpoints", str(endpoints), "--credentials", "credentials.yml", "--cors", "*",
                 ],
                 cwd=PROJECT_ROOT, env=env,
             )
@@ -185,7 +251,7 @@ def run_forever(rasa_port: int = 5005, action_port: int = 5055, web_port: int = 
             env={**env, "RASA_URL": f"http://127.0.0.1:{rasa_port}", "RASA_TOKEN": token},
             stdout=(VAR_DIR / "proactive.log").open("ab"), stderr=subprocess.STDOUT,
         ))
-        print(how_to_talk(rasa_port, action_port, token, action_log, web_port), flush=True)
+        print(how_to_talk(rasa_port, action_port, token, action_log, web_port, env["ACTION_SERVER_TOKEN"]), flush=True)
         while all(p.poll() is None for p in procs):
             time.sleep(1)
         return 1
@@ -202,13 +268,14 @@ def run_forever(rasa_port: int = 5005, action_port: int = 5055, web_port: int = 
                 proc.kill()
 
 
-def how_to_talk(rasa_port: int, action_port: int, token: str, action_log: Path, web_port: int = 8080) -> str:
+def how_to_talk(rasa_port: int, action_port: int, token: str, action_log: Path, web_port: int = 8080,
+                action_token: str = "") -> str:
     return f"""
 Fjordbil assistant is running.
   Web chat:                           http://localhost:{web_port}/chat   (demo: /chat?session=demo-curated)
   Proactive scheduler log:            {VAR_DIR / "proactive.log"}
   Rasa server (HTTP API, token auth): http://localhost:{rasa_port}
-  Action server:                      http://localhost:{action_port}
+  Action server:                      http://127.0.0.1:{action_port}   (X-Action-Token header required)
   RASA_TOKEN for this run:            {token}
   Action server log (dev one-time codes): {action_log}
 
@@ -216,8 +283,8 @@ Talk to it:
   REST:  curl -s -XPOST http://localhost:{rasa_port}/webhooks/rest/webhook \\
            -H 'Content-Type: application/json' \\
            -d '{{"sender": "demo-respond", "message": "Hei, jeg vil bestille service og dekkskift neste tirsdag"}}'
-  Shell: .venv/bin/rasa shell --conversation-id demo-sv   (in another terminal, while this runs:
-         it uses its own Rasa; or stop this and run `make shell`)
+  Shell: ACTION_SERVER_TOKEN={action_token or "$ACTION_SERVER_TOKEN"} make shell ID=demo-sv
+         (in another terminal, while this runs: its own Rasa, this action server)
 Demo customers: demo-respond, demo-curated, demo-coach, demo-auto, demo-sv, demo-en.
 Stop with Ctrl-C.
 """

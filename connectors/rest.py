@@ -10,7 +10,9 @@ customer's language and offers a person.
 from __future__ import annotations
 
 import inspect
+import json
 import logging
+import unicodedata
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -21,7 +23,9 @@ from sanic.response import HTTPResponse
 
 from bot.i18n import channel_text
 from bot.lang import detect_language
+from connectors import recovery
 from connectors.paused import is_paused
+from connectors.turns import within_deadline
 
 log = logging.getLogger(__name__)
 
@@ -31,6 +35,19 @@ MAX_SENDER_CHARS = 128
 
 def bad_request(reason: str, status: int = 400) -> HTTPResponse:
     return response.json({"error": reason}, status=status)
+
+
+def is_unicode(value: str) -> bool:
+    """False for strings with lone surrogates (JSON allows "\\ud800"; no store can keep them)."""
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def is_plain_id(value: str) -> bool:
+    return is_unicode(value) and not any(unicodedata.category(char) in ("Cc", "Cf") for char in value)
 
 
 async def conversation_language(request: Request, sender_id: str, text: str) -> str | None:
@@ -54,12 +71,17 @@ class SafeRestInput(InputChannel):
         module = inspect.getmodule(self)
         webhook = Blueprint(f"safe_webhook_{type(self).__name__}", module.__name__ if module else None)
 
+        @webhook.listener("after_server_start")
+        async def recover_broken_turns(app: Any, _loop: Any) -> None:
+            recovery.install(app)
+
         @webhook.route("/", methods=["GET"])
         async def health(request: Request) -> HTTPResponse:
             return response.json({"status": "ok"})
 
         @webhook.route("/webhook", methods=["POST"])
         async def receive(request: Request) -> HTTPResponse:
+            recovery.install(request.app)  # again after a model reload (a new processor)
             try:
                 body = request.json
             except Exception:  # noqa: BLE001 - sanic raises on malformed JSON
@@ -71,32 +93,39 @@ class SafeRestInput(InputChannel):
                 return bad_request("'sender' must be a non-empty string")
             if len(sender_id) > MAX_SENDER_CHARS:
                 return bad_request(f"'sender' is longer than {MAX_SENDER_CHARS} characters")
+            if not is_plain_id(sender_id):
+                return bad_request("'sender' must be text without control characters")
             if text is None:
                 text = ""
             if not isinstance(text, str):
                 return bad_request("'message' must be a string")
             if len(text) > MAX_MESSAGE_CHARS:
                 return bad_request(f"'message' is longer than {MAX_MESSAGE_CHARS} characters", 413)
+            if not is_unicode(text):
+                return bad_request("'message' is not valid Unicode text")
+            text = text.replace("\x00", "")  # PostgreSQL cannot store NUL; it carries no meaning
             if metadata is not None and not isinstance(metadata, dict):
                 return bad_request("'metadata' must be an object")
+            if metadata and not is_unicode(json.dumps(metadata, ensure_ascii=False)):
+                return bad_request("'metadata' is not valid Unicode text")
             if not text.strip():
                 lang = await conversation_language(request, sender_id, text)
                 return response.json([{"recipient_id": sender_id, "text": channel_text("empty_message", lang)}])
 
             collector = CollectingOutputChannel()
+            in_time = True
             try:
-                await on_new_message(
+                in_time = await within_deadline(on_new_message(
                     UserMessage(text, collector, sender_id, input_channel=self.name(),
                                 # the channel is ours to say, never the client's
                                 metadata={**(metadata or {}), "input_channel": self.name()})
-                )
+                ))
             except Exception:  # noqa: BLE001 - the customer still gets an answer below
                 log.exception("processing a REST message failed")
-            if not collector.messages and not await is_paused(sender_id, request.app):
+            messages = list(collector.messages)  # a late turn may still add to the collector
+            if not in_time or (not messages and not await is_paused(sender_id, request.app)):
                 lang = await conversation_language(request, sender_id, text)
-                collector.messages.append(
-                    {"recipient_id": sender_id, "text": channel_text("technical_problem", lang)}
-                )
-            return response.json(collector.messages)
+                messages.append({"recipient_id": sender_id, "text": channel_text("technical_problem", lang)})
+            return response.json(messages)
 
         return webhook

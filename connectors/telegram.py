@@ -23,7 +23,9 @@ from sanic.response import HTTPResponse
 
 from bot.i18n import channel_text
 from bot.telegram_api import PayloadStore, SeenUpdates, Sender, make_bot, parse_update, settings_from_env
+from connectors import recovery
 from connectors.paused import is_paused
+from connectors.turns import within_deadline
 
 log = logging.getLogger(__name__)
 
@@ -100,6 +102,7 @@ class TelegramInput(InputChannel):
 
         @webhook.route("/webhook", methods=["POST"])
         async def receive(request: Request) -> HTTPResponse:
+            recovery.install(request.app)
             if not self._authorised(request) or self.sender is None:
                 return response.json({"error": "forbidden"}, status=403)
             if len(request.body or b"") > MAX_BODY_BYTES:
@@ -133,14 +136,15 @@ class TelegramInput(InputChannel):
                 await sender.send_text(incoming.chat_id, channel_text("help", incoming.language))
                 return
             output = TelegramOutput(sender)
-            await on_new_message(
+            in_time = await within_deadline(on_new_message(
                 UserMessage(
                     incoming.text, output, str(incoming.chat_id), input_channel=self.name(),
                     metadata={"input_channel": self.name(), "telegram_update_id": incoming.update_id,
                               "edited": incoming.edited},
                 )
-            )
-            if output.messages_sent == 0 and not await is_paused(str(incoming.chat_id)):  # failed, said nothing
+            ))
+            # Too slow, or failed and said nothing: apologise (a late answer still follows).
+            if not in_time or (output.messages_sent == 0 and not await is_paused(str(incoming.chat_id))):
                 await sender.send_text(incoming.chat_id, channel_text("technical_problem", incoming.language))
         except Exception:  # noqa: BLE001 - apologise rather than go silent
             log.exception("telegram update %s could not be processed", incoming.update_id)

@@ -25,6 +25,7 @@ from socketio import AsyncServer
 from bot.i18n import channel_text
 from bot.lang import detect_language
 from connectors.paused import is_paused
+from connectors.turns import within_deadline
 
 log = logging.getLogger(__name__)
 
@@ -100,14 +101,15 @@ class WebChatInput(SocketIOInput):
                 return
             metadata = data.get(self.metadata_key) if isinstance(data.get(self.metadata_key), dict) else {}
             output = CountingOutput(sio, self.bot_message_evt)
+            in_time = True
             try:
-                await on_new_message(
+                in_time = await within_deadline(on_new_message(
                     UserMessage(text, output, session_id, input_channel=self.name(),
                                 metadata={**metadata, "input_channel": self.name()})
-                )
+                ))
             except Exception:  # noqa: BLE001 - the customer still gets an answer below
                 log.exception("processing a web chat message failed")
-            if output.messages_sent == 0 and not await is_paused(session_id):
+            if not in_time or (output.messages_sent == 0 and not await is_paused(session_id)):
                 lang = detect_language(text) if text.strip() else None
                 await output.send_text_message(session_id, channel_text("technical_problem", lang))
 

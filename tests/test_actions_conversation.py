@@ -176,10 +176,12 @@ async def test_preferred_channel_is_saved(session):
     assert prefs.preferred_channel == "sms" and "sms" in prefs.contact_channels
 
 
-async def test_show_my_data_summarises_the_profile(db_url):
+async def test_show_my_data_summarises_the_profile(db_url, tmp_path, monkeypatch):
+    monkeypatch.setenv("TRACKER_DATABASE_URL", f"sqlite:///{tmp_path / 'tracker.db'}")
     _, dispatcher = await run(ActionShowMyData(), tracker("demo-sv", slots={"customer_id": "5", "language": "sv"}))
-    message = dispatcher.messages[0]
-    assert message["name"] == "Sven Svensson" and "V90" in message["vehicles"] and "FB-1005" in message["bookings"]
+    summary = dispatcher.messages[0]["text"]
+    assert summary.startswith("Det här har vi sparat om dig") and "Sven Svensson" in summary and "V90" in summary
+    assert responses(dispatcher)[1:] == ["utter_data_export_offer"]
 
 
 async def test_guest_identifies_with_phone_and_code_then_the_pending_action_runs(db_url, caplog):

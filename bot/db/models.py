@@ -448,3 +448,70 @@ class SchedulerLock(Base):
     name = Column(String(40), primary_key=True)
     holder = Column(String(80))
     expires_at = Column(DateTime)
+
+
+class ReviewItem(Base):
+    """A user message a trainer should look at (the review inbox), mined from the tracker.
+
+    `text` is always masked (bot.masking); `dedupe_key` is the normalised masked text plus the
+    language, so near-identical messages raise `occurrences` instead of adding rows. `reasons` is
+    a list out of "fallback", "low_confidence", "handoff", "corrected". Labelling fills the
+    label_* columns and `data_file` (the NLU file the example was written to).
+    """
+
+    __tablename__ = "review_items"
+
+    id = Column(Integer, primary_key=True)
+    sender_id = Column(String(255), index=True)
+    event_id = Column(Integer)
+    text = Column(Text)
+    dedupe_key = Column(String(255), unique=True)
+    lang = Column(String(5))
+    predicted_intent = Column(String(100), nullable=True)
+    confidence = Column(Float, nullable=True)
+    reasons = Column(JSON, default=list)
+    occurrences = Column(Integer, default=1)
+    first_seen = Column(DateTime)
+    last_seen = Column(DateTime)
+    status = Column(String(20), default="new", index=True)  # new | labelled | not_useful
+    label_intent = Column(String(100), nullable=True)
+    label_entities = Column(JSON, nullable=True)  # [{"start", "end", "entity", "value"}]
+    labelled_by = Column(String(100), nullable=True)
+    labelled_at = Column(DateTime, nullable=True)
+    data_file = Column(String(255), nullable=True)
+
+
+class ReviewState(Base):
+    """Key/value state of the review miner; "cursor" = last tracker event id processed."""
+
+    __tablename__ = "review_state"
+
+    key = Column(String(50), primary_key=True)
+    value = Column(String(255))
+
+
+class OfferStat(Base):
+    """Anonymous offer outcomes folded in from erased customers' suggestions, so acceptance
+    rates survive an erasure (GDPR art. 17) without keeping anything about the person."""
+
+    __tablename__ = "offer_stats"
+    __table_args__ = (UniqueConstraint("offer_code", "strategy", "channel", "lang", "status"),)
+
+    id = Column(Integer, primary_key=True)
+    offer_code = Column(String(40))
+    strategy = Column(String(16))
+    channel = Column(String(32))
+    lang = Column(String(2))
+    status = Column(String(10))
+    count = Column(Integer, default=0)
+
+
+class PendingErasure(Base):
+    """A conversation whose tracker events must still be deleted: the customer erased their
+    data from inside it, and Rasa writes the turn's events after the action ran. Completed a
+    few seconds later by the action server and, durably, by the scheduler or `bot erase`."""
+
+    __tablename__ = "pending_erasures"
+
+    sender_id = Column(String(255), primary_key=True)
+    due_at = Column(DateTime)

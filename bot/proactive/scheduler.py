@@ -25,6 +25,7 @@ from bot.db.models import HumanRequest, OutboxMessage, Preferences, SchedulerLoc
 from bot.db.session import get_engine, session_scope
 from bot.handoff.tickets import next_opening
 from bot.i18n import channel_text
+from bot.privacy.erase import finish_pending_quietly
 from bot.proactive import outbox
 from bot.proactive.deliver import trigger
 from bot.proactive.detectors import DueEvent, detect_all, proactive_settings
@@ -268,6 +269,8 @@ def run_pass(
         if not acquired:
             report.locked = True
             return report
+        # Conversations of erased customers that were still running when they were erased.
+        finish_pending_quietly(url)
         with session_scope(url) as session:
             cfg = proactive_settings(session)
             create_messages(session, detect_all(session, now), now, cfg, report)

@@ -14,7 +14,7 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from bot.db.models import Booking, BookingItem, Offer, Suggestion
+from bot.db.models import Booking, BookingItem, Offer, OfferStat, Suggestion
 
 DECIDED = ("accepted", "declined")
 
@@ -134,8 +134,12 @@ def acceptance_rates(session: Session, segment: str = "strategy") -> list[OfferR
         select(Suggestion.offer_code, column, Suggestion.status, func.count())
         .group_by(Suggestion.offer_code, column, Suggestion.status)
     )
+    # Erased customers' offers live on as anonymous counts (bot/privacy/erase.py).
+    stats = session.execute(
+        select(OfferStat.offer_code, getattr(OfferStat, segment), OfferStat.status, OfferStat.count)
+    )
     counts: dict[tuple[str, str], dict[str, int]] = {}
-    for code, value, status, count in rows:
+    for code, value, status, count in [*rows, *stats]:
         bucket = counts.setdefault((code, value or "unknown"), {"offered": 0, "accepted": 0, "declined": 0})
         bucket["offered"] += int(count)
         if status in DECIDED:

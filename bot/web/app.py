@@ -10,6 +10,9 @@ import aiohttp_jinja2
 import jinja2
 from aiohttp import web
 
+from bot.desk import insights_views
+from bot.desk import privacy_views as desk_privacy
+from bot.desk import review_views as desk_review
 from bot.desk import security as desk_security
 from bot.desk import views as desk_views
 from bot.web import chat
@@ -61,6 +64,9 @@ def create_app(settings: dict[str, object] | None = None) -> web.Application:
     app.router.add_get("/", lambda _: web.HTTPFound("/chat"))
     chat.add_routes(app)
     desk_views.add_routes(app)
+    insights_views.add_routes(app)
+    desk_review.add_routes(app)
+    desk_privacy.add_routes(app)
     app.router.add_static("/desk/static", DESK / "static")
     return app
 

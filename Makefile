@@ -82,6 +82,7 @@ run: $(DB_STAMP) $(MODEL_STAMP) $(VENDOR_JS)
 	$(BIN)/bot run
 
 shell: $(MODEL_STAMP)
+	ACTION_SERVER_TOKEN=$${ACTION_SERVER_TOKEN:-$$(cat var/action-server.token 2>/dev/null)} \
 	$(BIN)/rasa shell --conversation-id $(or $(ID),demo-respond) --port 5006 --endpoints endpoints.yml
 
 lint: $(STAMP)

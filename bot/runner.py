@@ -223,11 +223,28 @@ def latest_model(models_dir: Path = PROJECT_ROOT / "models") -> Path:
     return models[-1]
 
 
+def action_server_token(path: Path = VAR_DIR / "action-server.token") -> str:
+    """`ACTION_SERVER_TOKEN`, else one generated once and kept in var/ (mode 600), so `make shell`
+    and a restarted `bot run` use the same secret as the running action server."""
+    configured = os.environ.get("ACTION_SERVER_TOKEN", "").strip()
+    if configured:
+        return configured
+    if path.exists():
+        stored = path.read_text(encoding="utf-8").strip()
+        if stored:
+            return stored
+    path.parent.mkdir(parents=True, exist_ok=True)
+    token = secrets.token_urlsafe(24)
+    path.touch(mode=0o600)
+    path.write_text(token, encoding="utf-8")
+    return token
+
+
 def run_forever(rasa_port: int = 5005, action_port: int = 5055, web_port: int = 8080) -> int:
     """`bot run`: start the assistant in the foreground until Ctrl-C."""
     token = os.environ.get("RASA_TOKEN") or secrets.token_urlsafe(24)
     VAR_DIR.mkdir(exist_ok=True)
-    env = stack_env()
+    env = stack_env({"ACTION_SERVER_TOKEN": action_server_token()})
     endpoints = run_endpoints(VAR_DIR / "endpoints.run.yml", action_port)
     action_log = VAR_DIR / "actions.log"
     procs = [start_action_server(action_port, env, action_log)]
@@ -239,6 +256,7 @@ def run_forever(rasa_port: int = 5005, action_port: int = 5055, web_port: int = 
                     str(BIN / "rasa"), "run", "--enable-api", f"--auth-token={token}",
                     "--port", str(rasa_port), "--model", str(latest_model()),
                     "--endpoints", str(endpoints), "--credentials", "credentials.yml", "--cors", "*",
+                    "--interface", os.environ.get("RASA_INTERFACE", "127.0.0.1"),
                 ],
                 cwd=PROJECT_ROOT, env=env,
             )
@@ -283,7 +301,7 @@ Talk to it:
   REST:  curl -s -XPOST http://localhost:{rasa_port}/webhooks/rest/webhook \\
            -H 'Content-Type: application/json' \\
            -d '{{"sender": "demo-respond", "message": "Hei, jeg vil bestille service og dekkskift neste tirsdag"}}'
-  Shell: ACTION_SERVER_TOKEN={action_token or "$ACTION_SERVER_TOKEN"} make shell ID=demo-sv
+  Shell: make shell ID=demo-sv
          (in another terminal, while this runs: its own Rasa, this action server)
 Demo customers: demo-respond, demo-curated, demo-coach, demo-auto, demo-sv, demo-en.
 Stop with Ctrl-C.

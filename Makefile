@@ -25,11 +25,12 @@ export ACTION_SERVER_TOKEN ?=
 
 TRAINING_INPUTS := $(shell find data -name '*.yml' 2>/dev/null) config.yml domain.yml
 
-.PHONY: help install run shell test lint validate unit e2e conversation-tests evaluate bench lock model db clean
+.PHONY: help install run shell test test-slow lint validate unit e2e conversation-tests evaluate bench lock model db clean
 
 help:
 	@echo "make run    - set up everything that is missing, then start the assistant"
-	@echo "make test   - set up everything that is missing, then run every test"
+	@echo "make test   - set up everything that is missing, then run every test but the slow ones"
+	@echo "make test-slow - the full retraining test (bot train end to end, several minutes)"
 	@echo "make shell ID=demo-sv - talk to the running assistant in the terminal"
 	@echo "make evaluate - NLU cross-validation report under results/"
 	@echo "make bench  - training time, start-up time and per-turn latency"
@@ -102,8 +103,12 @@ conversation-tests: $(MODEL_STAMP)
 
 test: $(STAMP) $(SPACY) $(MODEL_STAMP) $(VENDOR_JS) $(CHROMIUM)
 	$(MAKE) --no-print-directory lint validate
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q -m "not slow" --durations=15
 	$(MAKE) --no-print-directory conversation-tests
+
+# A full `bot train` (full model + conversation tests) on a copy of the project: minutes.
+test-slow: $(STAMP) $(SPACY) $(MODEL_STAMP)
+	$(BIN)/python -m pytest -q -m slow
 
 evaluate: $(STAMP) $(SPACY)
 	$(BIN)/rasa test nlu --nlu data --cross-validation --folds 3 --successes --out results/nlu-cross-validation

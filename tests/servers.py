@@ -12,7 +12,9 @@ from pathlib import Path
 from aiohttp import web
 from sqlalchemy.orm import Session
 
+from bot.booking import WEEKDAYS
 from bot.db import migrate
+from bot.db.models import Setting
 from bot.db.seed import seed_all
 from bot.db.session import session_scope
 
@@ -48,12 +50,19 @@ def serve_in_thread(app: web.Application, port: int) -> Callable[[], None]:
     return stop
 
 
-def seeded_database(work: Path, prepare: Callable[[Session], None] | None = None) -> str:
-    """A migrated database with today's demo data (and `prepare`'s changes); returns its URL."""
+def seeded_database(
+    work: Path, prepare: Callable[[Session], None] | None = None, *, always_open: bool = True
+) -> str:
+    """A migrated database with today's demo data (and `prepare`'s changes); returns its URL.
+
+    `always_open`: customer service (not the workshop) answers all day, every day, so what a test expects of a
+    handoff (a place in the queue, not "we are closed") does not depend on the hour CI runs."""
     url = f"sqlite:///{work / 'profile.db'}"
     migrate.upgrade(url)
     with session_scope(url) as session:
         seed_all(session)
+        if always_open:
+            session.merge(Setting(key="support_hours", value={day: ["00:00", "23:59"] for day in WEEKDAYS}))
         if prepare is not None:
             session.flush()
             prepare(session)

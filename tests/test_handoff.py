@@ -74,6 +74,16 @@ def test_outside_opening_hours_the_customer_is_told_when(session):
     assert not wait.open_now and wait.opens_at == datetime(2026, 11, 30, 7, 30)  # Monday morning
 
 
+def test_customer_service_hours_can_differ_from_the_workshops(session):
+    from bot.db.models import Setting
+
+    session.merge(Setting(key="support_hours", value={"sat": ["09:00", "20:00"], "sun": ["12:00", "16:00"]}))
+    ticket = open_one(session, "weekend")
+    assert tickets.expected_wait(session, ticket, datetime(2026, 11, 28, 18, 0)).open_now  # workshop closed at 14
+    sunday = tickets.expected_wait(session, ticket, datetime(2026, 11, 28, 21, 0))
+    assert not sunday.open_now and sunday.opens_at == datetime(2026, 11, 29, 12, 0)
+
+
 def test_login_with_argon2_and_lockout(session):
     agent = agents.add_agent(session, "kari", "Kari", "correct horse battery")
     assert agent.password_hash.startswith("$argon2")

@@ -272,6 +272,7 @@ def test_bot_train_refuses_a_model_whose_f1_drops(project: Path) -> None:
 
 
 @pytest.mark.e2e
+@pytest.mark.slow
 def test_bot_train_with_unchanged_data_trains_tests_and_activates_the_new_model(project: Path) -> None:
     models = project / "models"
     before = models_snapshot(models)

@@ -77,9 +77,15 @@ class Wait:
     opens_at: datetime | None
 
 
+def support_hours(session: Session) -> dict[str, list[str]]:
+    """When people answer in the desk: the `support_hours` setting, else the workshop's hours."""
+    hours = setting(session, "support_hours")
+    return hours if isinstance(hours, dict) and hours else (default_location(session).opening_hours or {})
+
+
 def next_opening(session: Session, now: datetime) -> datetime | None:
-    """When the business is next open (now if it is open)."""
-    hours = default_location(session).opening_hours or {}
+    """When customer service is next open (now if it is open)."""
+    hours = support_hours(session)
     for offset in range(8):
         day = now.date() + timedelta(days=offset)
         span = hours.get(WEEKDAYS[day.weekday()])

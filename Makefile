@@ -17,6 +17,14 @@ SOCKETIO_CLIENT := socket.io-client@4.8.1
 VENDOR_JS := var/vendor/socket.io.min.js
 # Debian's Chromium for the browser tests (Playwright drives it; no browser download).
 CHROMIUM := /usr/bin/chromium
+# Debian's nginx: the load balancer of the scale setup (make run-scale, the load test).
+NGINX := /usr/sbin/nginx
+# locust in an environment of its own (bot bench load drives it).
+LOAD_VENV := .venv-load
+LOAD_STAMP := $(LOAD_VENV)/.installed
+# The scale setup's services on this machine, unless set.
+SCALE_DATABASE_URL ?= postgresql://postgres@127.0.0.1:5432/fjordbil
+SCALE_REDIS_URL ?= redis://127.0.0.1:6379/1
 export TF_CPP_MIN_LOG_LEVEL ?= 2
 export SQLALCHEMY_SILENCE_UBER_WARNING ?= 1
 export PYTHONWARNINGS ?= ignore::DeprecationWarning
@@ -25,7 +33,7 @@ export ACTION_SERVER_TOKEN ?=
 
 TRAINING_INPUTS := $(shell find data -name '*.yml' 2>/dev/null) config.yml domain.yml
 
-.PHONY: help install run shell test test-slow lint validate unit e2e conversation-tests evaluate bench lock model db clean
+.PHONY: help install run run-scale shell test test-slow lint validate unit e2e conversation-tests evaluate bench bench-load load-env lock model db clean
 
 help:
 	@echo "make run    - set up everything that is missing, then start the assistant"
@@ -34,6 +42,8 @@ help:
 	@echo "make shell ID=demo-sv - talk to the running assistant in the terminal"
 	@echo "make evaluate - NLU cross-validation report under results/"
 	@echo "make bench  - training time, start-up time and per-turn latency"
+	@echo "make run-scale - two Rasa instances and two action servers behind nginx, PostgreSQL and Redis"
+	@echo "make bench-load - the load test (locust): embedded, scale and Rasa's starter bot, about 40 min"
 
 $(BIN)/python:
 	@if [ -z "$(PYTHON)" ]; then \
@@ -62,6 +72,21 @@ $(CHROMIUM):
 	  || echo "could not install chromium: the browser tests will be skipped"; \
 	else echo "browser tests need Debian's chromium (apt-get install chromium); they will be skipped"; fi
 
+$(NGINX):
+	@if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	  echo "installing Debian's nginx for the scale setup"; \
+	  apt-get install -y -q nginx >/dev/null 2>&1 || { apt-get update -q >/dev/null 2>&1 && apt-get install -y -q nginx >/dev/null 2>&1; } \
+	  || echo "could not install nginx: the scale setup and its test will be skipped"; \
+	else echo "the scale setup needs Debian's nginx (apt-get install nginx); its test will be skipped"; fi
+
+$(LOAD_STAMP): $(BIN)/python tests/bench/load-constraints.txt
+	$(PYTHON) -m venv $(LOAD_VENV)
+	$(LOAD_VENV)/bin/python -m pip install --quiet --upgrade "pip==26.3"
+	$(LOAD_VENV)/bin/python -m pip install --quiet -r tests/bench/load-constraints.txt
+	@touch $@
+
+load-env: $(LOAD_STAMP)
+
 $(SPACY): $(STAMP) bot/nlp.py
 	$(BIN)/bot nlp build
 
@@ -82,6 +107,10 @@ model: $(MODEL_STAMP)
 run: $(DB_STAMP) $(MODEL_STAMP) $(VENDOR_JS)
 	$(BIN)/bot run
 
+# PostgreSQL and Redis of this machine unless DATABASE_URL / REDIS_URL say otherwise.
+run-scale: $(STAMP) $(MODEL_STAMP) $(VENDOR_JS) $(NGINX)
+	DATABASE_URL=$${DATABASE_URL:-$(SCALE_DATABASE_URL)} REDIS_URL=$${REDIS_URL:-$(SCALE_REDIS_URL)} $(BIN)/bot run --scale
+
 shell: $(MODEL_STAMP)
 	ACTION_SERVER_TOKEN=$${ACTION_SERVER_TOKEN:-$$(cat var/action-server.token 2>/dev/null)} \
 	$(BIN)/rasa shell --conversation-id $(or $(ID),demo-respond) --port 5006 --endpoints endpoints.yml
@@ -95,13 +124,13 @@ validate: $(STAMP)
 unit: $(STAMP) $(SPACY)
 	$(BIN)/python -m pytest -m "not e2e" -q
 
-e2e: $(STAMP) $(MODEL_STAMP) $(VENDOR_JS) $(CHROMIUM)
+e2e: $(STAMP) $(MODEL_STAMP) $(VENDOR_JS) $(CHROMIUM) $(NGINX) $(LOAD_STAMP)
 	$(BIN)/python -m pytest -m e2e -q
 
 conversation-tests: $(MODEL_STAMP)
 	$(BIN)/rasa test core --stories tests/test_stories.yml --fail-on-prediction-errors --out results/conversation-tests
 
-test: $(STAMP) $(SPACY) $(MODEL_STAMP) $(VENDOR_JS) $(CHROMIUM)
+test: $(STAMP) $(SPACY) $(MODEL_STAMP) $(VENDOR_JS) $(CHROMIUM) $(NGINX) $(LOAD_STAMP)
 	$(MAKE) --no-print-directory lint validate
 	$(BIN)/python -m pytest -q -m "not slow" --durations=15
 	$(MAKE) --no-print-directory conversation-tests
@@ -117,6 +146,9 @@ evaluate: $(STAMP) $(SPACY)
 bench: $(DB_STAMP) $(MODEL_STAMP)
 	$(BIN)/bot bench turns
 
+bench-load: $(DB_STAMP) $(MODEL_STAMP) $(NGINX) $(LOAD_STAMP)
+	$(BIN)/bot bench load --kill
+
 lock: $(BIN)/python
 	rm -rf /tmp/fjordbil-lock && $(PYTHON) -m venv /tmp/fjordbil-lock
 	/tmp/fjordbil-lock/bin/pip install --quiet -e '.[dev]'
@@ -124,4 +156,4 @@ lock: $(BIN)/python
 	  echo "# Regenerate: make lock"; /tmp/fjordbil-lock/bin/pip freeze --exclude-editable; } > constraints.txt
 
 clean:
-	rm -rf $(VENV) var models/*.tar.gz $(MODEL_STAMP) results .rasa
+	rm -rf $(VENV) $(LOAD_VENV) var models/*.tar.gz $(MODEL_STAMP) results .rasa

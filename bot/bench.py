@@ -8,7 +8,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import socket
 import statistics
 import subprocess
 import tempfile
@@ -18,17 +17,11 @@ import urllib.request
 from pathlib import Path
 
 from bot.config import PROJECT_ROOT
-from bot.runner import BIN, latest_model, start_stack
+from bot.runner import BIN, free_port, latest_model, start_stack
 
 # A turn that runs a profile-reading action (status reads bookings from the database).
 TURN = "er bilen min ferdig?"
 SENDERS = ("demo-respond", "demo-curated", "demo-coach", "demo-auto", "demo-sv", "demo-en")
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def _post(url: str, sender: str, text: str) -> float:
@@ -87,7 +80,7 @@ def run_bench(args: argparse.Namespace) -> int:
     work = Path(tempfile.mkdtemp(prefix="bench-"))
     db_url = _bench_database(work, args.concurrency)
     started = time.perf_counter()
-    stack = start_stack(_free_port(), _free_port(), latest_model(), work, extra_env={"DATABASE_URL": db_url})
+    stack = start_stack(free_port(), free_port(), latest_model(), work, extra_env={"DATABASE_URL": db_url})
     print(f"start-up (action server + Rasa server until it answers): {time.perf_counter() - started:.1f} s")
     url = f"{stack.rasa_url}/webhooks/rest/webhook"
     try:

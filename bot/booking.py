@@ -12,7 +12,9 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import and_, select, update
+from sqlalchemy import and_, event, select, update
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session, selectinload
 
 from bot.config import timezone_name
@@ -116,10 +118,13 @@ def template_starts(template: CalendarTemplate, day: date) -> list[datetime]:
 
 
 def ensure_calendar(session: Session, today: date, days: int | None = None) -> int:
-    """Create the missing slots from today to the booking horizon; returns how many."""
+    """Create the missing slots from today to the booking horizon; returns how many were missing.
+
+    Several action servers may do this at the same moment: a slot another one just created is
+    left as it is (INSERT ... ON CONFLICT DO NOTHING on the slot's unique key)."""
     horizon = int(days or setting(session, "booking_horizon_days", 21))  # type: ignore[arg-type]
-    created = 0
     end = datetime.combine(today + timedelta(days=horizon + 1), time(0))
+    missing: list[dict[str, object]] = []
     for template in session.execute(select(CalendarTemplate)).scalars():
         existing = set(
             session.execute(
@@ -131,21 +136,41 @@ def ensure_calendar(session: Session, today: date, days: int | None = None) -> i
                 )
             ).scalars()
         )
-        for offset in range(horizon + 1):
-            for start in template_starts(template, today + timedelta(days=offset)):
-                if start not in existing:
-                    session.add(
-                        WorkshopSlot(
-                            location_id=template.location_id,
-                            resource=template.resource,
-                            start=start,
-                            capacity=template.capacity,
-                            booked=0,
-                        )
-                    )
-                    created += 1
-    session.flush()
-    return created
+        missing.extend(
+            {"location_id": template.location_id, "resource": template.resource, "start": start,
+             "capacity": template.capacity, "booked": 0}
+            for offset in range(horizon + 1)
+            for start in template_starts(template, today + timedelta(days=offset))
+            if start not in existing
+        )
+    insert_missing(session, WorkshopSlot, missing)
+    key = _calendar_key(session, today, days)
+    event.listen(session, "after_commit", lambda _session: _calendar_ready.add(key), once=True)  # not on rollback
+    return len(missing)
+
+
+def insert_missing(session: Session, model: type, rows: list[dict[str, object]]) -> None:
+    """Insert the rows whose unique keys are not taken yet (PostgreSQL and SQLite)."""
+    if not rows:
+        return
+    dialect = session.get_bind().dialect.name
+    insert = postgresql_insert if dialect == "postgresql" else sqlite_insert
+    session.execute(insert(model.__table__).on_conflict_do_nothing(), rows)
+
+
+# (database, day, horizon) whose calendar this process has already made sure of.
+_calendar_ready: set[tuple[str, date, int | None]] = set()
+
+
+def _calendar_key(session: Session, today: date, days: int | None) -> tuple[str, date, int | None]:
+    return (str(session.get_bind().url), today, days)
+
+
+def ensure_calendar_once(session: Session, today: date) -> None:
+    """`ensure_calendar`, once a day per process: a conversation's free times need not check
+    21 days of slots on every turn (the horizon only moves when the date does)."""
+    if _calendar_key(session, today, None) not in _calendar_ready:
+        ensure_calendar(session, today)
 
 
 def get_or_create_slot(
@@ -192,7 +217,7 @@ def free_times(
         return []
     location = default_location(session)
     if ensure:
-        ensure_calendar(session, now.date())
+        ensure_calendar_once(session, now.date())
     count = count or int(setting(session, "free_times_offered", 4))  # type: ignore[arg-type]
     earliest = now + MIN_NOTICE
     if around is not None and not has_time:
@@ -228,7 +253,7 @@ def check_time(session: Session, service_codes: list[str], start: datetime, now:
     if resource is None:
         return Availability("free", start)
     location = default_location(session)
-    ensure_calendar(session, now.date())
+    ensure_calendar_once(session, now.date())
     slot = session.execute(
         select(WorkshopSlot).filter_by(location_id=location.id, resource=resource, start=start)
     ).scalar_one_or_none()

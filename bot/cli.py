@@ -44,6 +44,11 @@ def _nlp(args: argparse.Namespace) -> int:
 
 
 def _run(args: argparse.Namespace) -> int:
+    if args.scale:
+        from bot.scale import Ports
+        from bot.scale import run_forever as run_scale
+
+        return run_scale(Ports(rasa=args.rasa_port, actions=args.action_port, web=args.web_port))
     from bot.runner import run_forever
 
     return run_forever(args.rasa_port, args.action_port, args.web_port)
@@ -159,6 +164,10 @@ def _bench(args: argparse.Namespace) -> int:
         from bot.bench_strategy import run
 
         return run(args)
+    if args.what == "load":
+        from bot.bench_load.run import run as run_load
+
+        return run_load(args)
     from bot.bench import run_bench
 
     return run_bench(args)
@@ -199,6 +208,9 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--rasa-port", type=int, default=5005)
     run.add_argument("--action-port", type=int, default=5055)
     run.add_argument("--web-port", type=int, default=8080)
+    run.add_argument("--scale", action="store_true",
+                     help="two Rasa instances and two action servers behind nginx, PostgreSQL (DATABASE_URL) "
+                          "and Redis (REDIS_URL): what `make run-scale` starts")
     run.set_defaults(func=_run)
 
     web = sub.add_parser("web", help="the web server: chat page at /chat (Rasa at RASA_URL)")
@@ -236,15 +248,19 @@ def build_parser() -> argparse.ArgumentParser:
     telegram.set_defaults(func=_telegram)
 
     bench = sub.add_parser(
-        "bench", help="turns: training, start-up and per-turn latency; strategy: suggestions per customer"
+        "bench", help="turns: training, start-up and per-turn latency; strategy: suggestions per customer; "
+                      "load: concurrent conversations held (locust)"
     )
-    bench.add_argument("what", choices=["turns", "strategy", "proactive"])
+    bench.add_argument("what", choices=["turns", "strategy", "proactive", "load"])
     bench.add_argument("--customers", type=int, default=100_000, help="strategy: customers in the database")
     bench.add_argument("--calls", type=int, default=2000, help="strategy: customers measured")
     bench.add_argument("--database-url", help="strategy: use this database (default: var/bench/*.db)")
     bench.add_argument("--turns", type=int, default=500, help="REST turns per measurement")
     bench.add_argument("--concurrency", type=int, default=20, help="concurrent conversations")
     bench.add_argument("--skip-train", action="store_true", help="use the latest model in models/")
+    from bot.bench_load.options import add_arguments as load_arguments
+
+    load_arguments(bench)
     bench.set_defaults(func=_bench)
 
     from bot.review.cli import add_review_parser

@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import secrets
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -17,12 +18,10 @@ import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import yaml
-
 from bot.config import PROJECT_ROOT, VAR_DIR
+from bot.endpoints import endpoints, scale_tracker_url, write_endpoints
 
 BIN = Path(sys.executable).parent
-ACTION_TOKEN_HEADER = "X-Action-Token"
 # Largest request body Rasa's HTTP server takes (Sanic's REQUEST_MAX_SIZE): a REST message is
 # at most 20,000 characters, a Telegram update far less.
 REQUEST_MAX_BYTES = 1_000_000
@@ -91,32 +90,26 @@ class Stack:
                 proc.wait()
 
 
-def write_endpoints(path: Path, action_port: int, tracker_db: Path) -> Path:
-    """An endpoints file for this stack: its action server and its own tracker database."""
-    path.write_text(
-        "action_endpoint:\n"
-        f"  url: \"http://127.0.0.1:{action_port}/webhook\"\n"
-        "  headers:\n"
-        f"    {ACTION_TOKEN_HEADER}: ${{ACTION_SERVER_TOKEN}}\n"
-        "tracker_store:\n"
-        "  type: SQL\n"
-        "  dialect: sqlite\n"
-        f"  db: {tracker_db}\n"
-        "lock_store:\n"
-        "  type: in_memory\n",
-        encoding="utf-8",
-    )
-    return path
+def stack_endpoints(path: Path, action_port: int, tracker_url: str, redis_url: str | None = None) -> Path:
+    """An endpoints file for this stack: its action server, its own tracker database and,
+    with `redis_url`, the Redis lock store."""
+    return write_endpoints(path, endpoints(f"http://127.0.0.1:{action_port}/webhook", tracker_url, redis_url))
 
 
-def run_endpoints(path: Path, action_port: int, source: Path = PROJECT_ROOT / "endpoints.yml") -> Path:
-    """The project's endpoints file with the action server's URL on `action_port` (`bot run
-    --action-port`); everything else (stores, the token header) stays as written there."""
-    config = yaml.safe_load(source.read_text(encoding="utf-8")) or {}
-    action = config.setdefault("action_endpoint", {})
-    action["url"] = f"http://127.0.0.1:{action_port}/webhook"
-    path.write_text(yaml.safe_dump(config, sort_keys=False, allow_unicode=True), encoding="utf-8")
-    return path
+def run_endpoints(path: Path, action_port: int, env: dict[str, str] | None = None) -> Path:
+    """`bot run`'s endpoints: the project's file with the action server on `action_port`, and
+    PostgreSQL and Redis when the environment names them (`DATABASE_URL`, `REDIS_URL`)."""
+    env = dict(os.environ) if env is None else env
+    return write_endpoints(path, endpoints(
+        f"http://127.0.0.1:{action_port}/webhook", scale_tracker_url(env), env.get("REDIS_URL") or None,
+    ))
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on now."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
 
 
 def stack_env(extra_env: dict[str, str] | None = None) -> dict[str, str]:
@@ -125,6 +118,8 @@ def stack_env(extra_env: dict[str, str] | None = None) -> dict[str, str]:
     Rasa and the action server always agree on it and it is never missing."""
     env = {**os.environ, **(extra_env or {})}
     env.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    # Rasa reports usage and errors to Rasa's servers unless told not to: nothing leaves the machine.
+    env.setdefault("RASA_TELEMETRY_ENABLED", "false")
     env.setdefault("SANIC_REQUEST_MAX_SIZE", str(REQUEST_MAX_BYTES))
     if not env.get("ACTION_SERVER_TOKEN"):
         env["ACTION_SERVER_TOKEN"] = secrets.token_urlsafe(24)
@@ -194,7 +189,8 @@ def start_stack(
     env.setdefault("TRACKER_DATABASE_URL", f"sqlite:///{workdir / 'tracker.db'}")
     if web_port:
         env.setdefault("WEBCHAT_ORIGINS", f"http://127.0.0.1:{web_port},http://localhost:{web_port}")
-    endpoints = write_endpoints(workdir / "endpoints.yml", action_port, workdir / "tracker.db")
+    endpoints = stack_endpoints(workdir / "endpoints.yml", action_port, env["TRACKER_DATABASE_URL"],
+                                env.get("REDIS_URL") or None)
     stack = Stack(rasa_port, action_port, token or secrets.token_urlsafe(24), web_port=web_port, env=env,
                   model=model, endpoints=endpoints)
     action_log, rasa_log = workdir / "actions.log", workdir / "rasa.log"

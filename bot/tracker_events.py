@@ -24,6 +24,7 @@ from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.engine.url import URL
 
 from bot.config import PROJECT_ROOT
+from bot.endpoints import is_sql_tracker_store, scale_tracker_url
 
 _ENV_VAR = re.compile(r"\$\{([^}]+)\}")
 
@@ -70,7 +71,7 @@ def _expand(value: Any) -> Any:
 def url_from_endpoints(path: Path, root: Path = PROJECT_ROOT) -> str:
     """The SQLAlchemy URL of the `tracker_store` section of an endpoints file."""
     config = (yaml.safe_load(path.read_text(encoding="utf-8")) or {}).get("tracker_store") or {}
-    if str(config.get("type", "")).upper() != "SQL":
+    if not is_sql_tracker_store(config.get("type")):
         raise ValueError(f"{path}: tracker_store is not of type SQL")
     dialect = _expand(config.get("dialect") or "sqlite")
     db = _expand(config.get("db") or "rasa.db")
@@ -89,8 +90,7 @@ def url_from_endpoints(path: Path, root: Path = PROJECT_ROOT) -> str:
 
 
 def tracker_url() -> str:
-    url = os.environ.get("TRACKER_DATABASE_URL", "").strip()
-    return url or url_from_endpoints(PROJECT_ROOT / "endpoints.yml")
+    return scale_tracker_url() or url_from_endpoints(PROJECT_ROOT / "endpoints.yml")
 
 
 @lru_cache(maxsize=8)

@@ -24,6 +24,7 @@ from sanic.response import HTTPResponse
 from bot.i18n import channel_text
 from bot.lang import detect_language
 from connectors import recovery
+from connectors.once import handle_once
 from connectors.paused import is_paused
 from connectors.turns import within_deadline
 
@@ -89,6 +90,7 @@ class SafeRestInput(InputChannel):
             if not isinstance(body, dict):
                 return bad_request("body must be a JSON object with 'sender' and 'message'")
             sender_id, text, metadata = body.get("sender"), body.get("message"), body.get("metadata")
+            message_id = body.get("message_id")
             if not isinstance(sender_id, str) or not sender_id.strip():
                 return bad_request("'sender' must be a non-empty string")
             if len(sender_id) > MAX_SENDER_CHARS:
@@ -104,6 +106,11 @@ class SafeRestInput(InputChannel):
             if not is_unicode(text):
                 return bad_request("'message' is not valid Unicode text")
             text = text.replace("\x00", "")  # PostgreSQL cannot store NUL; it carries no meaning
+            if message_id is not None and (
+                not isinstance(message_id, str) or not message_id.strip() or len(message_id) > MAX_SENDER_CHARS
+                or not is_plain_id(message_id)
+            ):
+                return bad_request(f"'message_id' must be text of at most {MAX_SENDER_CHARS} characters")
             if metadata is not None and not isinstance(metadata, dict):
                 return bad_request("'metadata' must be an object")
             if metadata and not is_unicode(json.dumps(metadata, ensure_ascii=False)):
@@ -114,12 +121,13 @@ class SafeRestInput(InputChannel):
 
             collector = CollectingOutputChannel()
             in_time = True
+            message = UserMessage(text, collector, sender_id, input_channel=self.name(), message_id=message_id,
+                                  # the channel is ours to say, never the client's
+                                  metadata={**(metadata or {}), "input_channel": self.name()})
             try:
-                in_time = await within_deadline(on_new_message(
-                    UserMessage(text, collector, sender_id, input_channel=self.name(),
-                                # the channel is ours to say, never the client's
-                                metadata={**(metadata or {}), "input_channel": self.name()})
-                ))
+                # A client's own message id makes a retry safe: answered once (connectors/once.py).
+                turn = handle_once(request.app, message) if message_id else on_new_message(message)
+                in_time = await within_deadline(turn)
             except Exception:  # noqa: BLE001 - the customer still gets an answer below
                 log.exception("processing a REST message failed")
             messages = list(collector.messages)  # a late turn may still add to the collector

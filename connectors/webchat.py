@@ -4,7 +4,8 @@ Rasa 3.6's SocketIOInput calls python-socketio 5's `enter_room` coroutine withou
 it, so a browser never joins its session's room and bot-initiated messages (proactive,
 handoff replies) are lost; it also takes any payload. This channel, `webchat`, awaits it,
 re-joins the room on every reconnect, limits what it accepts, allows only the configured
-page origins, and apologises when a turn produced nothing.
+page origins, apologises when a turn produced nothing, and with `REDIS_URL` reaches pages
+connected to another Rasa instance.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from rasa.core.channels.socketio import SocketBlueprint, SocketIOInput, SocketIO
 from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
-from socketio import AsyncServer
+from socketio import AsyncRedisManager, AsyncServer
 
 from bot.i18n import channel_text
 from bot.lang import detect_language
@@ -32,6 +33,13 @@ log = logging.getLogger(__name__)
 MAX_MESSAGE_CHARS = 20_000
 MAX_SESSION_CHARS = 64
 DEFAULT_ORIGINS = "http://localhost:8080,http://127.0.0.1:8080"
+
+
+def client_manager() -> AsyncRedisManager | None:
+    """With several Rasa instances (`REDIS_URL`), a message for a page connected to another
+    instance (a proactive message, an agent's reply) goes through Redis to that instance."""
+    url = (os.environ.get("REDIS_URL") or "").strip()
+    return AsyncRedisManager(url, channel="fjordbil-webchat") if url else None
 
 
 def allowed_origins() -> list[str]:
@@ -67,7 +75,7 @@ class WebChatInput(SocketIOInput):
         return CountingOutput(self.sio, self.bot_message_evt)
 
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
-        sio = AsyncServer(async_mode="sanic", cors_allowed_origins=allowed_origins())
+        sio = AsyncServer(async_mode="sanic", cors_allowed_origins=allowed_origins(), client_manager=client_manager())
         webhook = SocketBlueprint(sio, self.socketio_path, "webchat_webhook", __name__)
         self.sio = sio
 

@@ -4,7 +4,6 @@ for Telegram and Rasa), and a migrated, seeded database for a running stack."""
 from __future__ import annotations
 
 import asyncio
-import socket
 import threading
 from collections.abc import Callable
 from pathlib import Path
@@ -12,17 +11,12 @@ from pathlib import Path
 from aiohttp import web
 from sqlalchemy.orm import Session
 
-from bot.booking import WEEKDAYS
 from bot.db import migrate
 from bot.db.models import Setting
 from bot.db.seed import seed_all
 from bot.db.session import session_scope
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+from bot.handoff.tickets import around_the_clock
+from bot.runner import free_port  # noqa: F401 - the tests import it from here
 
 
 def serve_in_thread(app: web.Application, port: int) -> Callable[[], None]:
@@ -62,7 +56,7 @@ def seeded_database(
     with session_scope(url) as session:
         seed_all(session)
         if always_open:
-            session.merge(Setting(key="support_hours", value={day: ["00:00", "23:59"] for day in WEEKDAYS}))
+            session.merge(Setting(key="support_hours", value=around_the_clock()))
         if prepare is not None:
             session.flush()
             prepare(session)

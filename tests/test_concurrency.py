@@ -107,3 +107,29 @@ def test_the_database_itself_refuses_more_bookings_than_a_slot_holds(race_db):
         slot_id = slot.id
     with pytest.raises(IntegrityError), session_scope(race_db) as session:
         session.execute(update(WorkshopSlot).where(WorkshopSlot.id == slot_id).values(booked=WorkshopSlot.capacity + 1))
+
+
+def test_two_action_servers_opening_the_same_new_calendar_days_at_once_both_succeed(race_db):
+    later = NOW.date() + timedelta(days=40)  # days no slot exists for yet
+    barrier = threading.Barrier(2)
+    outcomes: list[str] = []
+
+    def open_days() -> None:
+        barrier.wait()
+        try:
+            with session_scope(race_db) as session:
+                booking.ensure_calendar(session, later)
+            outcomes.append("ok")
+        except Exception as error:  # noqa: BLE001 - the test reports what went wrong
+            outcomes.append(repr(error))
+
+    threads = [threading.Thread(target=open_days) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    assert outcomes == ["ok", "ok"]
+    with session_scope(race_db) as session:
+        starts = session.execute(select(WorkshopSlot.location_id, WorkshopSlot.resource, WorkshopSlot.start)
+                                 .where(WorkshopSlot.start >= datetime.combine(later, datetime.min.time()))).all()
+    assert starts and len(starts) == len(set(starts))

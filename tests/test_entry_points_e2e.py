@@ -19,7 +19,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from bot.runner import ACTION_TOKEN_HEADER, REQUEST_MAX_BYTES, Stack, latest_model, start_stack
+from bot.endpoints import ACTION_TOKEN_HEADER
+from bot.runner import REQUEST_MAX_BYTES, Stack, latest_model, start_stack
 from bot.tracker_events import conversation, sender_ids
 from bot.tracker_events import engine_for as tracker_engine_for
 from tests.servers import free_port, seeded_database
@@ -137,14 +138,17 @@ def test_two_messages_of_one_conversation_at_once_are_processed_in_order(stack):
     sender, first, second = "same-time", "når åpner dere på mandag?", "hvor ligger dere?"
     say(stack, sender, "hei")  # the session exists: both messages race for the same tracker
     answers: dict[str, tuple[float, float, str]] = {}
+    together = threading.Barrier(2)
 
     def send(text: str, delay: float) -> None:
+        together.wait()  # both threads running: the second follows the first by `delay` only
         time.sleep(delay)
         sent = time.monotonic()
         reply = texts(say(stack, sender, text))
         answers[text] = (sent, time.monotonic(), reply)
 
-    threads = [threading.Thread(target=send, args=(first, 0)), threading.Thread(target=send, args=(second, 0.05))]
+    # A turn takes 25 ms or more end to end: 5 ms later, the first is still being processed.
+    threads = [threading.Thread(target=send, args=(first, 0)), threading.Thread(target=send, args=(second, 0.005))]
     for thread in threads:
         thread.start()
     for thread in threads:

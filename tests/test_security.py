@@ -12,7 +12,8 @@ import yaml
 from aiohttp.test_utils import TestClient, TestServer
 
 from bot.config import PROJECT_ROOT
-from bot.runner import ACTION_TOKEN_HEADER, REQUEST_MAX_BYTES, run_endpoints, stack_env, write_endpoints
+from bot.endpoints import ACTION_TOKEN_HEADER
+from bot.runner import REQUEST_MAX_BYTES, run_endpoints, stack_endpoints, stack_env
 from bot.web.app import MAX_BODY_BYTES, create_app
 
 CODE_DIRS = ("bot", "actions", "connectors")
@@ -110,14 +111,14 @@ def test_credentials_yml_holds_no_secret():
 
 
 def test_bot_run_points_rasa_at_the_chosen_action_port_with_the_shared_secret(tmp_path):
-    written = yaml.safe_load(run_endpoints(tmp_path / "endpoints.yml", 5123).read_text(encoding="utf-8"))
+    written = yaml.safe_load(run_endpoints(tmp_path / "endpoints.yml", 5123, env={}).read_text(encoding="utf-8"))
     project = yaml.safe_load((PROJECT_ROOT / "endpoints.yml").read_text(encoding="utf-8"))
     assert written["action_endpoint"]["url"] == "http://127.0.0.1:5123/webhook"
     assert written["action_endpoint"]["headers"] == {ACTION_TOKEN_HEADER: "${ACTION_SERVER_TOKEN}"}
     assert {k: v for k, v in written.items() if k != "action_endpoint"} == {
         k: v for k, v in project.items() if k != "action_endpoint"
     }
-    test_stack = yaml.safe_load(write_endpoints(tmp_path / "e.yml", 5124, tmp_path / "t.db").read_text())
+    test_stack = yaml.safe_load(stack_endpoints(tmp_path / "e.yml", 5124, f"sqlite:///{tmp_path / 't.db'}").read_text())
     assert test_stack["action_endpoint"]["headers"] == {ACTION_TOKEN_HEADER: "${ACTION_SERVER_TOKEN}"}
 
 

@@ -77,6 +77,11 @@ class Wait:
     opens_at: datetime | None
 
 
+def around_the_clock() -> dict[str, list[str]]:
+    """A `support_hours` setting for a desk that answers all day, every day."""
+    return {day: ["00:00", "23:59"] for day in WEEKDAYS}
+
+
 def support_hours(session: Session) -> dict[str, list[str]]:
     """When people answer in the desk: the `support_hours` setting, else the workshop's hours."""
     hours = setting(session, "support_hours")

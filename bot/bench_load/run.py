@@ -30,8 +30,8 @@ def print_step(step: measure.Step) -> None:
           f"retried {step.retried:>3}  {mark} {step.note}", flush=True)
 
 
-def load_steps(running: setups.Running, args: argparse.Namespace, work: Path,
-               config: dict[str, Any]) -> tuple[list[measure.Step], list[dict[str, Any]]]:
+def load_steps(running: setups.Running, args: argparse.Namespace, work: Path, config: dict[str, Any],
+               killed_peaks: dict[str, float]) -> tuple[list[measure.Step], list[dict[str, Any]]]:
     """Ascending steps until one fails, then `--refine` steps in between; an optional kill step."""
     steps: list[measure.Step] = []
     entries: list[dict[str, Any]] = []
@@ -66,6 +66,9 @@ def load_steps(running: setups.Running, args: argparse.Namespace, work: Path,
         victim = "rasa-2"
 
         def kill(_: float) -> None:
+            pid = running.pids().get(victim)
+            if pid is not None:
+                killed_peaks[victim] = measure.peak_rss_mb(pid)
             print(f"  killing {victim} (SIGKILL) mid-step", flush=True)
             running.kill(victim)
 
@@ -127,8 +130,10 @@ def run(args: argparse.Namespace) -> int:
         config = {"bot": "starter" if name == "starter" else "fjordbil", "think": think, "known": max(1, running.known),
                   "known_share": 0.75 if running.known else 0.0, "apologies": database.apologies(), "seed": 7}
         try:
-            steps, entries = load_steps(running, args, work, config)
+            killed: dict[str, float] = {}
+            steps, entries = load_steps(running, args, work, config, killed)
             memory = {proc: measure.peak_rss_mb(pid) for proc, pid in running.pids().items()}
+            memory.update({f"{proc} (until killed)": peak for proc, peak in killed.items()})
             if name == "scale":
                 memory.update(service_memory())
             verdict = checks.check(entries, running.tracker_url, running.db_url)

@@ -214,8 +214,9 @@ class WindowedSQLTrackerStore(SQLTrackerStore):
             new = events[stored:]
             rows = [self._row(tracker.sender_id, event) for event in new]
             session.add_all(rows)
+            session.flush()
+            ids = [row.id for row in rows]  # before the commit expires them (a SELECT each)
             session.commit()
-            ids = [row.id for row in rows]
         setattr(tracker, STORED, len(events))
         if not new:
             return

@@ -37,10 +37,17 @@ def build(url: str, customers: int) -> int:
     return customers
 
 
+def response_texts(name: str) -> list[str]:
+    """The texts of a response in every language, up to the first {placeholder}."""
+    domain = yaml.safe_load((PROJECT_ROOT / "domain.yml").read_text(encoding="utf-8"))
+    return [variation["text"].split("{")[0] for variation in domain["responses"].get(name, [])]
+
+
 def apologies() -> list[str]:
     """Every text that tells a customer something went wrong (channels' and actions')."""
-    texts = list(CHANNEL_TEXTS["technical_problem"].values())
-    domain = yaml.safe_load((PROJECT_ROOT / "domain.yml").read_text(encoding="utf-8"))
-    for variation in domain["responses"].get("utter_technical_problem", []):
-        texts.append(variation["text"])
-    return texts
+    return list(CHANNEL_TEXTS["technical_problem"].values()) + response_texts("utter_technical_problem")
+
+
+def handoff_texts() -> list[str]:
+    """The texts that tell a customer a person takes over (the bot then stays quiet)."""
+    return response_texts("utter_handoff_wait") + response_texts("utter_handoff_closed")

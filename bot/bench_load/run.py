@@ -127,8 +127,9 @@ def run(args: argparse.Namespace) -> int:
         started = time.perf_counter()
         running = start(name, work, args)
         print(f"{name}: started in {time.perf_counter() - started:.0f} s at {running.url}", flush=True)
-        config = {"bot": "starter" if name == "starter" else "fjordbil", "think": think, "known": max(1, running.known),
-                  "known_share": 0.75 if running.known else 0.0, "apologies": database.apologies(), "seed": 7}
+        config = {"bot": "starter" if name == "starter" else "fjordbil", "think": think,
+                  "known": max(1, running.known), "known_share": 0.75 if running.known else 0.0,
+                  "apologies": database.apologies(), "handoff_texts": database.handoff_texts(), "seed": 7}
         try:
             killed: dict[str, float] = {}
             steps, entries = load_steps(running, args, work, config, killed)

@@ -17,6 +17,7 @@ Settings come from the JSON file in `LOAD_CONFIG` (written by `bot bench load`):
   known_share: 0.75                the share of conversations by known customers (guests get a new id)
   first_sender: 0                  the first load-N of this step (the steps before used the ones below)
   apologies: [...]                 texts that mean an error reached the customer
+  handoff_texts: [...]             texts that mean a person takes over (the bot then stays quiet)
   log: path                        the message log
   seed: int
 """
@@ -50,7 +51,8 @@ SAY = {
         "greet": ["hei", "hallo", "god morgen"], "thanks": ["takk", "tusen takk", "takk for hjelpen"],
         "bye": ["ha det", "ha en fin dag"], "yes": "ja", "no": "nei takk",
         "book": ["jeg vil bestille service neste tirsdag", "kan jeg bestille dekkskift på torsdag?",
-                 "jeg trenger vask og innvendig rengjøring på fredag", "bestille EU-kontroll neste uke"],
+                 "jeg trenger vask og innvendig rengjøring på fredag", "bestille EU-kontroll neste uke",
+                 "jeg vil bestille dekkskift i morgen", "kan jeg få service på mandag?", "vask på onsdag"],
         "status": ["er bilen min ferdig?", "når er bilen klar?"],
         "after_status": ["kan jeg betale med vipps?", "send meg fakturaen", "hvor henter jeg bilen?"],
         "advice": ["hva bør jeg gjøre med bilen før vinteren?", "når bør jeg bytte til vinterdekk?"],
@@ -62,7 +64,7 @@ SAY = {
         "greet": ["hej", "hej hej", "god morgon"], "thanks": ["tack", "tack så mycket"],
         "bye": ["hej då", "ha det bra"], "yes": "ja tack", "no": "nej tack",
         "book": ["jag vill boka däckbyte nästa onsdag", "kan jag boka service på torsdag?",
-                 "jag vill boka tvätt på fredag"],
+                 "jag vill boka tvätt på fredag", "jag vill boka däckbyte i morgon", "boka service nästa vecka"],
         "status": ["är min bil klar?", "när är bilen klar?"],
         "after_status": ["kan jag betala med swish eller kort?", "skicka fakturan", "var hämtar jag bilen?"],
         "advice": ["vad ska jag göra med bilen inför vintern?", "när ska jag byta till vinterdäck?"],
@@ -74,7 +76,7 @@ SAY = {
         "greet": ["hello", "hi there", "good morning"], "thanks": ["thanks", "thank you very much"],
         "bye": ["bye", "have a nice day"], "yes": "yes please", "no": "no thanks",
         "book": ["I would like to book an EU inspection next Thursday", "can I book a service next Tuesday?",
-                 "I need a tyre change on Friday"],
+                 "I need a tyre change on Friday", "I want to book a wash tomorrow", "book a service next week"],
         "status": ["is my car ready yet?", "when will my car be ready?"],
         "after_status": ["can I pay by card?", "send me the invoice", "where do I pick up the car?"],
         "advice": ["what should I do with my car before winter?", "when should I change to winter tyres?"],
@@ -112,6 +114,10 @@ class TurnFailed(Exception):
     """The customer saw an error: no answer, an HTTP error, or an apology."""
 
 
+class HandedOver(Exception):
+    """The bot passed the conversation to a person: it stays quiet from now on."""
+
+
 class Customer(User):
     """One customer after another, each holding one conversation at a time."""
 
@@ -120,6 +126,7 @@ class Customer(User):
     def on_start(self) -> None:
         self.http = requests.Session()
         self.think = CONFIG.get("think", [2, 8])
+        self.lang = "nb"  # of the conversation under way
 
     # --- one message --------------------------------------------------------------------
 
@@ -160,7 +167,16 @@ class Customer(User):
                    "t": time.time()})
         if error is not None:
             raise error
+        if self.handed_over(replies):
+            self.pause()
+            self.say(sender, RNG.choice(SAY[self.lang]["waiting"]), kind, expect_answer=False)
+            raise HandedOver()
         return replies
+
+    @staticmethod
+    def handed_over(replies: list[dict[str, Any]]) -> bool:
+        texts = " ".join(str(r.get("text") or "") for r in replies if isinstance(r, dict))
+        return any(start in texts for start in CONFIG.get("handoff_texts", []))
 
     @staticmethod
     def problem(replies: Any, expect_answer: bool) -> Exception | None:
@@ -185,8 +201,8 @@ class Customer(User):
                 self.starter_conversation()
             else:
                 self.assistant_conversation()
-        except TurnFailed:
-            pass  # counted already; the customer gives up this conversation
+        except (TurnFailed, HandedOver):
+            pass  # an error is counted already; after a handoff a person answers, not the bot
 
     def assistant_conversation(self) -> None:
         known = RNG.random() < CONFIG.get("known_share", 0.75)
@@ -195,7 +211,8 @@ class Customer(User):
         number = CONFIG.get("first_sender", 0) + next(SENDERS)
         sender = f"load-{number % CONFIG['known']}" if known else f"guest-{uuid.uuid4().hex[:12]}"
         kind = weighted(KINDS if known else GUEST_KINDS)
-        say = SAY[weighted(LANGS)]
+        self.lang = weighted(LANGS)
+        say = SAY[self.lang]
         if RNG.random() < 0.6:
             self.say(sender, RNG.choice(say["greet"]), kind)
             self.pause()
@@ -213,11 +230,8 @@ class Customer(User):
             for text in RNG.sample(say["info"], 2):
                 self.say(sender, text, kind)
                 self.pause()
-        else:  # a person: the bot pauses, the customer writes once more while waiting
+        else:  # a person: the bot pauses, the customer writes once more while waiting (in `say`)
             self.say(sender, RNG.choice(say["human"]), kind)
-            self.pause()
-            self.say(sender, RNG.choice(say["waiting"]), kind, expect_answer=False)
-            return
         self.pause()
         self.say(sender, RNG.choice(say["thanks"] + say["bye"]), kind)
 
@@ -233,7 +247,7 @@ class Customer(User):
             payloads = {b.get("payload", "") for b in buttons}
             self.pause()
             if times:
-                answer = RNG.choice(times[:4])
+                answer = RNG.choice(times)
             elif any(p.startswith("/affirm") for p in payloads) and "?" in text:
                 if PRICE.search(text) and not any("suggestion" in p for p in payloads):
                     answer = say["yes"]  # the summary: confirm it

@@ -168,6 +168,10 @@ def _bench(args: argparse.Namespace) -> int:
         from bot.bench_load.run import run as run_load
 
         return run_load(args)
+    if args.what == "long":
+        from bot.bench_long import run as run_long
+
+        return run_long(args)
     from bot.bench import run_bench
 
     return run_bench(args)
@@ -249,9 +253,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     bench = sub.add_parser(
         "bench", help="turns: training, start-up and per-turn latency; strategy: suggestions per customer; "
-                      "load: concurrent conversations held (locust)"
+                      "load: concurrent conversations held (locust); long: turn time against conversation length"
     )
-    bench.add_argument("what", choices=["turns", "strategy", "proactive", "load"])
+    bench.add_argument("what", choices=["turns", "strategy", "proactive", "load", "long"])
     bench.add_argument("--customers", type=int, default=100_000, help="strategy: customers in the database")
     bench.add_argument("--calls", type=int, default=2000, help="strategy: customers measured")
     bench.add_argument("--database-url", help="strategy: use this database (default: var/bench/*.db)")
@@ -261,6 +265,9 @@ def build_parser() -> argparse.ArgumentParser:
     from bot.bench_load.options import add_arguments as load_arguments
 
     load_arguments(bench)
+    from bot.bench_long import add_arguments as long_arguments
+
+    long_arguments(bench)
     bench.set_defaults(func=_bench)
 
     from bot.review.cli import add_review_parser

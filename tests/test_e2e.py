@@ -291,3 +291,42 @@ def test_action_server_down_gives_an_apology_not_silence(stack):
     replies = say(stack, "demo-en", "what are your opening hours?")
     text = texts(replies)
     assert "Sorry" in text and "human" in text
+
+
+def user_messages(stack: Stack, sender: str) -> list[dict[str, Any]]:
+    from bot.tracker_events import conversation, tracker_engine
+
+    engine = tracker_engine(stack.env["TRACKER_DATABASE_URL"])
+    return [e.data for e in conversation(engine, sender) if e.type_name == "user"]
+
+
+def test_a_message_sent_again_with_its_id_is_answered_once(stack):
+    body = {"sender": "retry-1", "message": "hva koster dekkskift?", "message_id": "client-42"}
+    first_status, first = post(stack, body)
+    again_status, again = post(stack, body)
+    assert first_status == again_status == 200 and "890" in texts(first)
+    assert again == first
+    stored = [m for m in user_messages(stack, "retry-1") if m.get("message_id") == "client-42"]
+    assert len(stored) == 1
+    status, refused = post(stack, {**body, "message_id": 42})
+    assert status == 400 and "message_id" in refused["error"]
+
+
+def test_a_long_conversation_keeps_its_customer_and_every_message(stack):
+    """Past the tracker store's window of 20 turns, the bot still knows who it talks to, and
+    every message is stored once, in order."""
+    sender = "long-talk"
+    sent = ["hei"] + [f"hva koster dekkskift? ({n})" if n % 2 else "når åpner verkstedet?" for n in range(30)]
+    from bot.db.models import ChannelIdentity, Customer
+
+    with session_scope(stack.db_url) as session:  # type: ignore[attr-defined]
+        kari = session.execute(select(Customer).filter_by(demo_key="demo-respond")).scalar_one()
+        session.add(ChannelIdentity(customer_id=kari.id, channel="rest", external_id=sender))
+    for text in sent:
+        say(stack, sender, text)
+    assert "Kari" in texts(say(stack, sender, "hei igjen"))
+    confirmation = book_through(stack, sender, "jeg vil bestille vask på fredag", "ja", "nei takk", "nb")
+    record, stored = bookings_of(stack, re.search(r"FB-[A-Z0-9]+", confirmation).group(0))
+    assert stored == ["wash"] and record.customer_id == kari.id
+    texts_stored = [m["text"] for m in user_messages(stack, sender)]
+    assert texts_stored[:len(sent) + 1] == sent + ["hei igjen"]

@@ -8,7 +8,6 @@
 
 from __future__ import annotations
 
-import os
 import secrets
 import shutil
 import subprocess
@@ -107,11 +106,11 @@ def starter(work: Path) -> Running:
     """Rasa's starter bot: `rasa init` once into var/bench/starter, then `rasa run` there."""
     if not list((STARTER_DIR / "models").glob("*.tar.gz")):
         shutil.rmtree(STARTER_DIR, ignore_errors=True)
-        STARTER_DIR.parent.mkdir(parents=True, exist_ok=True)
+        STARTER_DIR.mkdir(parents=True)  # `rasa init --init-dir` wants the folder to exist
         print("training Rasa's starter bot (rasa init, once) ...", flush=True)
         subprocess.run([str(BIN / "rasa"), "init", "--no-prompt", "--init-dir", str(STARTER_DIR)],
                        cwd=STARTER_DIR.parent, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT,
-                       env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"})
+                       env=stack_env())
     token, port = secrets.token_urlsafe(24), free_port()
     log = (work / "starter-rasa.log").open("ab")
     proc = subprocess.Popen(

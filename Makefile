@@ -65,19 +65,21 @@ $(VENDOR_JS):
 	cd var/vendor/tmp && npm pack --silent $(SOCKETIO_CLIENT) >/dev/null && tar -xzf socket.io-client-*.tgz package/dist/socket.io.min.js
 	mv var/vendor/tmp/package/dist/socket.io.min.js $@ && rm -rf var/vendor/tmp
 
-$(CHROMIUM):
+# $(call apt_install,PACKAGE,WHAT NEEDS IT): Debian's package when running as root, else say
+# what will be skipped without it.
+define apt_install
 	@if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
-	  echo "installing Debian's chromium for the browser tests"; \
-	  apt-get install -y -q chromium >/dev/null 2>&1 || { apt-get update -q >/dev/null 2>&1 && apt-get install -y -q chromium >/dev/null 2>&1; } \
-	  || echo "could not install chromium: the browser tests will be skipped"; \
-	else echo "browser tests need Debian's chromium (apt-get install chromium); they will be skipped"; fi
+	  echo "installing Debian's $(1) for $(2)"; \
+	  apt-get install -y -q $(1) >/dev/null 2>&1 || { apt-get update -q >/dev/null 2>&1 && apt-get install -y -q $(1) >/dev/null 2>&1; } \
+	  || echo "could not install $(1): $(2) will be skipped"; \
+	else echo "$(2) need Debian's $(1) (apt-get install $(1)); they will be skipped"; fi
+endef
+
+$(CHROMIUM):
+	$(call apt_install,chromium,the browser tests)
 
 $(NGINX):
-	@if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
-	  echo "installing Debian's nginx for the scale setup"; \
-	  apt-get install -y -q nginx >/dev/null 2>&1 || { apt-get update -q >/dev/null 2>&1 && apt-get install -y -q nginx >/dev/null 2>&1; } \
-	  || echo "could not install nginx: the scale setup and its test will be skipped"; \
-	else echo "the scale setup needs Debian's nginx (apt-get install nginx); its test will be skipped"; fi
+	$(call apt_install,nginx,the scale setup and its load test)
 
 $(LOAD_STAMP): $(BIN)/python tests/bench/load-constraints.txt
 	$(PYTHON) -m venv $(LOAD_VENV)

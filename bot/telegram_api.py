@@ -14,10 +14,13 @@ from dataclasses import dataclass
 from typing import Any, TypeVar
 
 import aiohttp
+import redis
 from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.constants import MessageLimit, ParseMode
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TimedOut
 from telegram.helpers import escape_markdown
+
+from bot.shared import key
 
 log = logging.getLogger(__name__)
 
@@ -109,13 +112,20 @@ def parse_update(data: dict[str, Any], bot: Bot, payloads: PayloadStore | None =
 
 
 class SeenUpdates:
-    """Update ids processed lately, so a retried delivery from Telegram is processed once."""
+    """Update ids processed lately, so a retried delivery from Telegram is processed once, by
+    whichever Rasa instance gets it (in Redis at scale, else in memory)."""
 
-    def __init__(self, size: int = 10_000) -> None:
+    def __init__(self, size: int = 10_000, shared: redis.Redis | None = None, ttl_s: int = 86_400) -> None:
         self._ids: OrderedDict[int, None] = OrderedDict()
         self._size = size
+        self._shared, self._ttl = shared, ttl_s
 
     def first_time(self, update_id: int) -> bool:
+        if self._shared is not None:
+            try:
+                return bool(self._shared.set(key("telegram", "update", update_id), 1, nx=True, ex=self._ttl))
+            except redis.RedisError:
+                log.warning("Redis unreachable: duplicate Telegram updates are recognised by this process only")
         if update_id in self._ids:
             return False
         self._ids[update_id] = None
@@ -125,26 +135,40 @@ class SeenUpdates:
 
 
 class PayloadStore:
-    """Button payloads longer than Telegram's 64-byte callback_data travel as a short key."""
+    """Button payloads longer than Telegram's 64-byte callback_data travel as a short key; at
+    scale the key is kept in Redis, so a button sent by one Rasa instance works on the other."""
 
-    def __init__(self, size: int = 50_000) -> None:
+    def __init__(self, size: int = 50_000, shared: redis.Redis | None = None, ttl_s: int = 30 * 86_400) -> None:
         self._by_key: OrderedDict[str, str] = OrderedDict()
         self._size = size
+        self._shared, self._ttl = shared, ttl_s
 
     def callback_data(self, payload: str) -> str:
         if len(payload.encode()) <= MAX_CALLBACK_BYTES:
             return payload
-        key = "#" + hashlib.sha256(payload.encode()).hexdigest()[:24]
-        self._by_key[key] = payload
-        self._by_key.move_to_end(key)
+        short = "#" + hashlib.sha256(payload.encode()).hexdigest()[:24]
+        self._by_key[short] = payload
+        self._by_key.move_to_end(short)
         if len(self._by_key) > self._size:
             self._by_key.popitem(last=False)
-        return key
+        if self._shared is not None:
+            try:
+                self._shared.set(key("telegram", "payload", short), payload, ex=self._ttl)
+            except redis.RedisError:
+                log.warning("Redis unreachable: a long button payload is known to this process only")
+        return short
 
     def resolve(self, data: str | None) -> str | None:
-        if data and data.startswith("#"):
-            return self._by_key.get(data)
-        return data
+        if not (data and data.startswith("#")):
+            return data
+        if data in self._by_key:
+            return self._by_key[data]
+        if self._shared is not None:
+            try:
+                return self._shared.get(key("telegram", "payload", data))
+            except redis.RedisError:
+                log.warning("Redis unreachable: a long button payload could not be looked up")
+        return None
 
 
 # --- outgoing -----------------------------------------------------------------------------

@@ -22,6 +22,7 @@ from sanic.request import Request
 from sanic.response import HTTPResponse
 
 from bot.i18n import channel_text
+from bot.shared import redis_client
 from bot.telegram_api import PayloadStore, SeenUpdates, Sender, make_bot, parse_update, settings_from_env
 from connectors import recovery
 from connectors.paused import is_paused
@@ -79,8 +80,9 @@ class TelegramInput(InputChannel):
 
     def __init__(self, token: str | None, secret: str | None, base_url: str) -> None:
         self.token, self.secret = token, secret
-        self.payloads = PayloadStore()
-        self.seen = SeenUpdates()
+        shared = redis_client()  # several Rasa instances (REDIS_URL): buttons and retries work on any
+        self.payloads = PayloadStore(shared=shared)
+        self.seen = SeenUpdates(shared=shared)
         self.sender = Sender(make_bot(token, base_url), self.payloads) if token else None
         if not token or not secret:
             log.warning("Telegram channel disabled: TELEGRAM_TOKEN and TELEGRAM_WEBHOOK_SECRET must both be set")

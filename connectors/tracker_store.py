@@ -79,6 +79,12 @@ def state_events(tracker: DialogueStateTracker) -> list[Event]:
     return events
 
 
+def decode(rows: Any) -> list[Event]:
+    """Stored rows as events; a row Rasa cannot read (an unknown type) is left out, as Rasa does."""
+    events = (Event.from_parameters(json.loads(row.data)) for row in rows)
+    return [event for event in events if event is not None]
+
+
 def turn_starts(events: list[Event]) -> list[int]:
     """Indexes of the `action_listen` that opens each customer turn."""
     return [
@@ -143,7 +149,7 @@ class WindowedSQLTrackerStore(SQLTrackerStore):
             self._cache.pop(sender_id, None)  # a new session: Rasa's own rule for where it begins
             return self._load(sender_id)
         if rows:
-            cached.tail.extend(Event.from_parameters(json.loads(row.data)) for row in rows)
+            cached.tail.extend(decode(rows))
             cached.last_id = rows[-1].id
         self._cache.move_to_end(sender_id)
         return cached
@@ -160,7 +166,7 @@ class WindowedSQLTrackerStore(SQLTrackerStore):
             ).scalar()
         conversation = Conversation(
             first_id=first, last_id=max(row.id for row in rows),
-            tail=[Event.from_parameters(json.loads(row.data)) for row in rows],
+            tail=decode(rows),
         )
         self._remember(sender_id, conversation)
         return conversation

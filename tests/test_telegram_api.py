@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
+import redis
 from telegram.error import BadRequest, NetworkError
 
 from bot.telegram_api import (
@@ -56,6 +57,38 @@ def test_update_ids_are_processed_once_and_memory_is_bounded():
     assert seen.first_time(1) and not seen.first_time(1)
     assert seen.first_time(2) and seen.first_time(3)
     assert seen.first_time(1)  # forgotten after `size` newer ones
+
+
+@pytest.fixture()
+def shared_redis() -> Iterator[redis.Redis]:
+    """This machine's Redis (a database of its own), as two Rasa instances of the scale setup share it."""
+    client = redis.Redis.from_url("redis://127.0.0.1:6379/14", decode_responses=True, socket_timeout=2)
+    try:
+        client.flushdb()
+    except redis.RedisError as error:
+        pytest.skip(f"Redis is not reachable at 127.0.0.1:6379: {error}")
+    yield client
+    client.flushdb()
+
+
+def test_a_long_payload_sent_by_one_rasa_instance_is_understood_by_the_other(shared_redis):
+    sender, receiver = PayloadStore(shared=shared_redis), PayloadStore(shared=shared_redis)
+    long = '/inform{"slot_choice":"2026-11-24T10:00:00","note":"' + "y" * 60 + '"}'
+    assert receiver.resolve(sender.callback_data(long)) == long
+    assert receiver.resolve("#unknown") is None
+
+
+def test_an_update_retried_to_the_other_rasa_instance_is_processed_once(shared_redis):
+    first, second = SeenUpdates(shared=shared_redis), SeenUpdates(shared=shared_redis)
+    assert first.first_time(4242) and not second.first_time(4242)
+
+
+def test_without_redis_the_stores_keep_working_in_memory():
+    gone = redis.Redis.from_url("redis://127.0.0.1:1/0", socket_timeout=0.5, socket_connect_timeout=0.5)
+    seen, store = SeenUpdates(shared=gone), PayloadStore(shared=gone)
+    assert seen.first_time(7) and not seen.first_time(7)
+    long = "/deny" + "z" * 80
+    assert store.resolve(store.callback_data(long)) == long
 
 
 @pytest.mark.parametrize(("code", "lang"), [("nb", "nb"), ("no", "nb"), ("sv-SE", "sv"), ("en-GB", "en"),

@@ -189,16 +189,16 @@ def start_stack(
     env.setdefault("TRACKER_DATABASE_URL", f"sqlite:///{workdir / 'tracker.db'}")
     if web_port:
         env.setdefault("WEBCHAT_ORIGINS", f"http://127.0.0.1:{web_port},http://localhost:{web_port}")
-    endpoints = stack_endpoints(workdir / "endpoints.yml", action_port, env["TRACKER_DATABASE_URL"],
-                                env.get("REDIS_URL") or None)
+    endpoints_file = stack_endpoints(workdir / "endpoints.yml", action_port, env["TRACKER_DATABASE_URL"],
+                                     env.get("REDIS_URL") or None)
     stack = Stack(rasa_port, action_port, token or secrets.token_urlsafe(24), web_port=web_port, env=env,
-                  model=model, endpoints=endpoints)
+                  model=model, endpoints=endpoints_file)
     action_log, rasa_log = workdir / "actions.log", workdir / "rasa.log"
     stack.logs = [action_log, rasa_log]
     try:
         stack.processes.append(start_action_server(action_port, env, action_log))
         wait_http(f"http://127.0.0.1:{action_port}/health", timeout, stack.processes[-1])
-        stack.processes.append(start_rasa_server(rasa_port, model, endpoints, stack.token, env, rasa_log))
+        stack.processes.append(start_rasa_server(rasa_port, model, endpoints_file, stack.token, env, rasa_log))
         wait_http(f"{stack.rasa_url}/", timeout, stack.processes[-1])
         wait_http(f"{stack.rasa_url}/status?token={stack.token}", timeout, stack.processes[-1])
         if web_port:
@@ -241,7 +241,7 @@ def run_forever(rasa_port: int = 5005, action_port: int = 5055, web_port: int = 
     token = os.environ.get("RASA_TOKEN") or secrets.token_urlsafe(24)
     VAR_DIR.mkdir(exist_ok=True)
     env = stack_env({"ACTION_SERVER_TOKEN": action_server_token()})
-    endpoints = run_endpoints(VAR_DIR / "endpoints.run.yml", action_port)
+    endpoints_file = run_endpoints(VAR_DIR / "endpoints.run.yml", action_port)
     action_log = VAR_DIR / "actions.log"
     procs = [start_action_server(action_port, env, action_log)]
     try:
@@ -251,7 +251,7 @@ def run_forever(rasa_port: int = 5005, action_port: int = 5055, web_port: int = 
                 [
                     str(BIN / "rasa"), "run", "--enable-api", f"--auth-token={token}",
                     "--port", str(rasa_port), "--model", str(latest_model()),
-                    "--endpoints", str(endpoints), "--credentials", "credentials.yml", "--cors", "*",
+                    "--endpoints", str(endpoints_file), "--credentials", "credentials.yml", "--cors", "*",
                     "--interface", os.environ.get("RASA_INTERFACE", "127.0.0.1"),
                 ],
                 cwd=PROJECT_ROOT, env=env,

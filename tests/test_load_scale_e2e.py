@@ -1,22 +1,28 @@
-"""A short load test of the scale setup (two Rasa instances and two action servers behind
-nginx, PostgreSQL, Redis), with one Rasa instance killed mid-run: every conversation comes
-through whole. Speed is not checked here; `bot bench load` (make bench-load) measures it."""
+"""The scale setup (two Rasa instances and two action servers behind nginx, a fresh PostgreSQL
+database, Redis) as a customer meets it: a web chat page connected to one Rasa instance gets
+what the other sends, and a short load test with one Rasa instance killed mid-run keeps every
+conversation whole. Speed is not checked here: `bot bench load` (make bench-load) measures it."""
 
 from __future__ import annotations
 
+import argparse
+import asyncio
 import json
 import shutil
-import subprocess
-import sys
+import urllib.request
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 import redis
+import socketio
 from sqlalchemy import create_engine, text
 from sqlalchemy.exc import OperationalError
 
+from bot.bench_load import checks, setups
 from bot.bench_load.measure import LOCUST
 from bot.bench_load.options import DEFAULT_POSTGRES, DEFAULT_REDIS
+from bot.bench_load.run import load_steps, locust_config
 from bot.scale import NGINX
 
 pytestmark = pytest.mark.e2e
@@ -42,21 +48,50 @@ def missing_service() -> str | None:
     return None
 
 
-def test_short_load_on_the_scale_setup_with_a_rasa_instance_killed_keeps_every_conversation_whole(tmp_path):
+@pytest.fixture(scope="module")
+def scale(tmp_path_factory: pytest.TempPathFactory) -> Iterator[setups.Running]:
     reason = missing_service()
     if reason:
         pytest.skip(reason)
-    out = tmp_path / "results"
-    command = [str(Path(sys.executable).parent / "bot"), "bench", "load", "--setups", "scale", "--users", "20",
-               "--measure", "20", "--think", "0.5,1.5", "--known", "1000", "--refine", "0", "--kill",
-               "--out", str(out)]
-    result = subprocess.run(command, capture_output=True, text=True, timeout=1200)
-    printed = result.stdout + result.stderr[-4000:]
-    assert result.returncode == 0, printed
-    (scale,) = json.loads((out / "summary.json").read_text())
-    assert scale["correct"] is True and scale["problems"] == [], scale["problems"]
-    normal, killed = scale["steps"]
-    assert "killed" in killed["note"] and "killing rasa-2" in result.stdout
-    assert normal["turns"] + killed["turns"] >= 300, scale["steps"]   # a few hundred turns, each checked
-    assert normal["errors"] == 0 and killed["errors"] == 0, scale["steps"]
-    assert "correctness: ok" in result.stdout and (out / "latency.png").stat().st_size > 0
+    running = setups.scale(tmp_path_factory.mktemp("scale"), 1000, DEFAULT_POSTGRES, DEFAULT_REDIS)
+    yield running
+    running.close()
+
+
+async def test_a_page_connected_to_one_rasa_instance_gets_what_the_other_sends(scale):
+    """An agent's reply (or a proactive message) may be sent by the instance the page is not on."""
+    client = socketio.AsyncClient()
+    received: asyncio.Queue = asyncio.Queue()
+    confirmed = asyncio.Event()
+    client.on("session_confirm", lambda _session: confirmed.set())
+    client.on("bot_uttered", received.put_nowait)
+    await client.connect(scale.instances[0], socketio_path="/socket.io", transports=["websocket"],
+                         headers={"Origin": scale.web_url})
+    try:
+        await client.emit("session_request", {"session_id": "across-instances"})
+        await asyncio.wait_for(confirmed.wait(), 10)
+        request = urllib.request.Request(
+            f"{scale.instances[1]}/conversations/across-instances/tracker/events?token={scale.token}"
+            "&output_channel=webchat&execute_side_effects=true",
+            data=json.dumps([{"event": "bot", "text": "Hei, dette er Kari på kundeservice."}]).encode(),
+            headers={"Content-Type": "application/json"},
+        )
+        with urllib.request.urlopen(request, timeout=30) as reply:
+            assert reply.status == 200
+        message = await asyncio.wait_for(received.get(), 10)
+        assert message["text"] == "Hei, dette er Kari på kundeservice."
+    finally:
+        await client.disconnect()
+
+
+def test_short_load_with_a_rasa_instance_killed_keeps_every_conversation_whole(scale, tmp_path):
+    options = argparse.Namespace(users="20", measure=20, refine=0, kill=True)
+    killed: dict[str, float] = {}
+    steps, entries = load_steps(scale, options, tmp_path, locust_config(scale, [0.5, 1.5]), killed)
+    normal, with_kill = steps
+    assert "killed" in with_kill.note and "rasa-2" in killed
+    assert normal.turns + with_kill.turns >= 300, steps   # a few hundred turns, each one checked below
+    verdict = checks.check(entries, scale.tracker_url, scale.db_url)
+    assert verdict.ok, verdict.problems
+    assert verdict.conversations > 50 and verdict.bookings > 0
+    assert normal.errors == 0 and with_kill.errors == 0, steps

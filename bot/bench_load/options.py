@@ -23,4 +23,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--known", type=int, default=10000, help="load: known customers (load-0 ...) in the database")
     parser.add_argument("--postgres", default=DEFAULT_POSTGRES, help="load: PostgreSQL server (admin URL)")
     parser.add_argument("--redis", default=DEFAULT_REDIS, help="load: Redis for the scale setup")
+    parser.add_argument("--keep-others", action="store_true",
+                        help="load: keep the results of setups not run now in --out (one setup at a time)")
     parser.add_argument("--out", default=str(PROJECT_ROOT / "results" / "load"), help="load: where results go")

@@ -23,6 +23,13 @@ def start(name: str, work: Path, args: argparse.Namespace) -> setups.Running:
     raise ValueError(f"unknown setup {name!r}: choose from {', '.join(setups.SETUPS)}")
 
 
+def locust_config(running: setups.Running, think: list[float]) -> dict[str, Any]:
+    """What the simulated customers of this setup say and how they tell an error (locustfile.py)."""
+    return {"bot": "starter" if running.name == "starter" else "fjordbil", "think": think,
+            "known": max(1, running.known), "known_share": 0.75 if running.known else 0.0,
+            "apologies": database.apologies(), "handoff_texts": database.handoff_texts(), "seed": 7}
+
+
 def print_step(step: measure.Step) -> None:
     mark = "holds" if step.holds else "FAILS"
     print(f"  {step.users:>4} users  {step.turns:>5} turns  {step.turns_per_s:>6.1f} turns/s  p50 {step.p50_ms:>6.0f}  "
@@ -127,9 +134,7 @@ def run(args: argparse.Namespace) -> int:
         started = time.perf_counter()
         running = start(name, work, args)
         print(f"{name}: started in {time.perf_counter() - started:.0f} s at {running.url}", flush=True)
-        config = {"bot": "starter" if name == "starter" else "fjordbil", "think": think,
-                  "known": max(1, running.known), "known_share": 0.75 if running.known else 0.0,
-                  "apologies": database.apologies(), "handoff_texts": database.handoff_texts(), "seed": 7}
+        config = locust_config(running, think)
         try:
             killed: dict[str, float] = {}
             steps, entries = load_steps(running, args, work, config, killed)
@@ -154,7 +159,11 @@ def run(args: argparse.Namespace) -> int:
         results.append({"setup": name, "held_users": held, "steps": [s.as_dict() for s in steps],
                         "memory_mb": memory, "correct": verdict.ok if running.db_url else None,
                         "problems": verdict.problems[:100]})
-    (out / "summary.json").write_text(json.dumps(results, indent=2), encoding="utf-8")
+    summary = out / "summary.json"
+    if args.keep_others and summary.exists():  # the setups not run now keep their last results
+        ran = {r["setup"] for r in results}
+        results = [r for r in json.loads(summary.read_text(encoding="utf-8")) if r["setup"] not in ran] + results
+    summary.write_text(json.dumps(results, indent=2), encoding="utf-8")
     plot(results, out / "latency.png")
     print(f"results: {out / 'summary.json'}, plot: {out / 'latency.png'}", flush=True)
     return 0 if correct else 1

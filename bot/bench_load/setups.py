@@ -42,6 +42,8 @@ class Running:
     known: int = 0                     # load-0 .. load-(known-1) are known customers
     kill: Callable[[str], None] | None = None
     cleanup: list[Callable[[], None]] = field(default_factory=list)
+    instances: list[str] = field(default_factory=list)  # the Rasa instances behind `url`, if several
+    web_url: str | None = None
 
     def close(self) -> None:
         try:
@@ -99,6 +101,7 @@ def scale(work: Path, customers: int, postgres_admin_url: str, redis_url: str) -
     return Running(
         "scale", stack.rasa_url, token, pids=stack.pids, stop=stack.stop, db_url=db_url, tracker_url=db_url,
         known=known, kill=stack.kill, cleanup=[drop],
+        instances=[f"http://127.0.0.1:{port}" for port in ports.rasa_instances], web_url=stack.web_url,
     )
 
 

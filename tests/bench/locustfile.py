@@ -89,7 +89,6 @@ SAY = {
 STARTER = {
     "greet": ["hi", "hello", "hey there", "good morning"],
     "mood": ["I am great", "I'm feeling very good", "I am sad", "not good", "I'm unhappy"],
-    "answer": ["yes", "no", "of course", "never"],
     "challenge": ["are you a bot?", "am I talking to a human?"],
     "bye": ["bye", "goodbye", "see you later"],
 }
@@ -260,10 +259,20 @@ class Customer(User):
             replies = self.say(sender, answer, "booking")
 
     def starter_conversation(self) -> None:
+        """The starter bot's own stories: a greeting, a mood, "did that help?" answered when it asks."""
         sender = f"starter-{next(SENDERS)}"
         kind = "starter"
-        for group in ("greet", "mood", "answer", "challenge", "bye"):
-            if group in ("answer", "challenge") and RNG.random() < 0.5:
-                continue
-            self.say(sender, RNG.choice(STARTER[group]), kind)
+        self.say(sender, RNG.choice(STARTER["greet"]), kind)
+        self.pause()
+        replies = self.say(sender, RNG.choice(STARTER["mood"]), kind)
+        if "help" in " ".join(str(r.get("text") or "") for r in replies):
             self.pause()
+            if RNG.random() < 0.5:
+                self.say(sender, RNG.choice(["no", "never"]), kind)  # the bot says goodbye: the end
+                return
+            self.say(sender, RNG.choice(["yes", "of course"]), kind)
+        if RNG.random() < 0.5:
+            self.pause()
+            self.say(sender, RNG.choice(STARTER["challenge"]), kind)
+        self.pause()
+        self.say(sender, RNG.choice(STARTER["bye"]), kind)

@@ -260,7 +260,7 @@ class Customer(User):
 
     def starter_conversation(self) -> None:
         """The starter bot's own stories: a greeting, a mood, "did that help?" answered when it asks."""
-        sender = f"starter-{next(SENDERS)}"
+        sender = f"starter-{uuid.uuid4().hex[:12]}"  # a new conversation, never one of an earlier step
         kind = "starter"
         self.say(sender, RNG.choice(STARTER["greet"]), kind)
         self.pause()

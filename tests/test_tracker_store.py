@@ -145,3 +145,23 @@ async def test_a_short_conversation_is_exactly_what_rasas_store_returns(domain, 
     view = await store.retrieve("short")
     whole = await SQLTrackerStore(domain, dialect="sqlite", db=str(db)).retrieve("short")
     assert [e.as_dict() for e in view.events] == [e.as_dict() for e in whole.events]
+
+
+async def test_a_retried_message_is_found_in_the_window_through_rasas_wrappers(domain, db):
+    from rasa.core.tracker_store import AwaitableTrackerStore, FailSafeTrackerStore
+
+    from connectors.once import answer_to, recent_events
+
+    store = windowed(domain, db)
+    tracker = await store.get_or_create_tracker("retry")
+    tracker.update(UserUttered("hva koster dekkskift?", {"name": "ask_price", "confidence": 1.0},
+                               message_id="client-7"))
+    for event in [ActionExecuted("utter_price"), BotUttered("Dekkskift koster 890 kr."),
+                  ActionExecuted("action_listen")]:
+        tracker.update(event)
+    await store.save(tracker)
+    wrapped = AwaitableTrackerStore(FailSafeTrackerStore(store))
+    events = await recent_events(wrapped, "retry")
+    assert [b.text for b in answer_to(events, "client-7")] == ["Dekkskift koster 890 kr."]
+    assert answer_to(events, "client-8") is None
+    assert await recent_events(wrapped, "nobody") == []

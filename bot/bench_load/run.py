@@ -98,7 +98,7 @@ def service_memory() -> dict[str, float]:
     return found
 
 
-def plot(results: list[dict[str, Any]], path: Path) -> None:
+def plot(results: list[dict[str, Any]], path: Path, think: list[float]) -> None:
     import matplotlib
 
     matplotlib.use("Agg")
@@ -115,7 +115,7 @@ def plot(results: list[dict[str, Any]], path: Path) -> None:
     axis.set_xlabel("concurrent conversations (simulated customers)")
     axis.set_ylabel("turn latency (ms)")
     axis.set_yscale("log")
-    axis.set_title("Latency against load (REST, 2-8 s between messages)")
+    axis.set_title(f"Latency against load (REST, {think[0]:g}-{think[1]:g} s between messages)")
     axis.legend(fontsize=8)
     figure.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -164,6 +164,6 @@ def run(args: argparse.Namespace) -> int:
         ran = {r["setup"] for r in results}
         results = [r for r in json.loads(summary.read_text(encoding="utf-8")) if r["setup"] not in ran] + results
     summary.write_text(json.dumps(results, indent=2), encoding="utf-8")
-    plot(results, out / "latency.png")
+    plot(results, out / "latency.png", think)
     print(f"results: {out / 'summary.json'}, plot: {out / 'latency.png'}", flush=True)
     return 0 if correct else 1

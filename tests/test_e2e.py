@@ -16,10 +16,11 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from bot.db.models import Booking, HumanRequest, Preferences, Suggestion
+from bot.db.models import Booking, ChannelIdentity, Customer, HumanRequest, Preferences, Suggestion
 from bot.db.session import session_scope
 from bot.lang import detect_language
 from bot.runner import Stack, latest_model, start_stack
+from bot.tracker_events import conversation, tracker_engine
 from tests.servers import free_port, seeded_database
 
 pytestmark = pytest.mark.e2e
@@ -284,18 +285,7 @@ def test_withdrawn_consent_stops_usage_based_suggestions_in_the_next_turn(stack)
         assert prefs.data_sharing == "history"
 
 
-def test_action_server_down_gives_an_apology_not_silence(stack):
-    """Runs last: it stops the action server."""
-    stack.processes[0].terminate()
-    stack.processes[0].wait(timeout=20)
-    replies = say(stack, "demo-en", "what are your opening hours?")
-    text = texts(replies)
-    assert "Sorry" in text and "human" in text
-
-
 def user_messages(stack: Stack, sender: str) -> list[dict[str, Any]]:
-    from bot.tracker_events import conversation, tracker_engine
-
     engine = tracker_engine(stack.env["TRACKER_DATABASE_URL"])
     return [e.data for e in conversation(engine, sender) if e.type_name == "user"]
 
@@ -317,8 +307,6 @@ def test_a_long_conversation_keeps_its_customer_and_every_message(stack):
     every message is stored once, in order."""
     sender = "long-talk"
     sent = ["hei"] + [f"hva koster dekkskift? ({n})" if n % 2 else "når åpner verkstedet?" for n in range(30)]
-    from bot.db.models import ChannelIdentity, Customer
-
     with session_scope(stack.db_url) as session:  # type: ignore[attr-defined]
         kari = session.execute(select(Customer).filter_by(demo_key="demo-respond")).scalar_one()
         session.add(ChannelIdentity(customer_id=kari.id, channel="rest", external_id=sender))
@@ -330,3 +318,12 @@ def test_a_long_conversation_keeps_its_customer_and_every_message(stack):
     assert stored == ["wash"] and record.customer_id == kari.id
     texts_stored = [m["text"] for m in user_messages(stack, sender)]
     assert texts_stored[:len(sent) + 1] == sent + ["hei igjen"]
+
+
+def test_action_server_down_gives_an_apology_not_silence(stack):
+    """Runs last: it stops the action server."""
+    stack.processes[0].terminate()
+    stack.processes[0].wait(timeout=20)
+    replies = say(stack, "demo-en", "what are your opening hours?")
+    text = texts(replies)
+    assert "Sorry" in text and "human" in text

@@ -79,15 +79,20 @@ class Stack:
         return wait_http(f"{self.rasa_url}/status?token={self.token}", timeout, self.processes[1])
 
     def stop(self) -> None:
-        for proc in reversed(self.processes):
-            if proc.poll() is None:
-                proc.send_signal(signal.SIGTERM)
-        for proc in self.processes:
-            try:
-                proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
+        stop_processes(self.processes)
+
+
+def stop_processes(processes: list[subprocess.Popen]) -> None:
+    """SIGTERM every process (the last started first), then wait; kill what is still there after 20 s."""
+    for proc in reversed(processes):
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGTERM)
+    for proc in processes:
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
 
 
 def stack_endpoints(path: Path, action_port: int, tracker_url: str, redis_url: str | None = None) -> Path:
@@ -272,14 +277,7 @@ def run_forever(rasa_port: int = 5005, action_port: int = 5055, web_port: int = 
     except KeyboardInterrupt:
         return 0
     finally:
-        for proc in procs:
-            if proc.poll() is None:
-                proc.send_signal(signal.SIGTERM)
-        for proc in procs:
-            try:
-                proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                proc.kill()
+        stop_processes(procs)
 
 
 def how_to_talk(rasa_port: int, action_port: int, token: str, action_log: Path, web_port: int = 8080,

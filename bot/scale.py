@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import signal
 import subprocess
 import time
 from dataclasses import dataclass, field
@@ -24,7 +23,7 @@ from sqlalchemy.engine import make_url
 
 from bot.config import PROJECT_ROOT
 from bot.endpoints import endpoints, write_endpoints
-from bot.runner import BIN, start_action_server, start_rasa_server, start_web, wait_http
+from bot.runner import BIN, start_action_server, start_rasa_server, start_web, stop_processes, wait_http
 from bot.tracker_events import create_table, tracker_engine
 
 NGINX = "/usr/sbin/nginx"
@@ -73,15 +72,7 @@ class ScaleStack:
             proc.wait()
 
     def stop(self) -> None:
-        for proc in reversed(list(self.processes.values())):
-            if proc.poll() is None:
-                proc.send_signal(signal.SIGTERM)
-        for proc in self.processes.values():
-            try:
-                proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
+        stop_processes(list(self.processes.values()))
 
 
 def nginx_config(ports: Ports, workdir: Path) -> str:

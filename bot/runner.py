@@ -201,11 +201,12 @@ def start_stack(
     action_log, rasa_log = workdir / "actions.log", workdir / "rasa.log"
     stack.logs = [action_log, rasa_log]
     try:
+        # Both start at once (Rasa calls the action server only when a message comes).
         stack.processes.append(start_action_server(action_port, env, action_log))
-        wait_http(f"http://127.0.0.1:{action_port}/health", timeout, stack.processes[-1])
         stack.processes.append(start_rasa_server(rasa_port, model, endpoints_file, stack.token, env, rasa_log))
-        wait_http(f"{stack.rasa_url}/", timeout, stack.processes[-1])
-        wait_http(f"{stack.rasa_url}/status?token={stack.token}", timeout, stack.processes[-1])
+        wait_http(f"http://127.0.0.1:{action_port}/health", timeout, stack.processes[0])
+        wait_http(f"{stack.rasa_url}/", timeout, stack.processes[1])
+        wait_http(f"{stack.rasa_url}/status?token={stack.token}", timeout, stack.processes[1])
         if web_port:
             web_log = workdir / "web.log"
             stack.logs.append(web_log)

@@ -12,7 +12,7 @@ graph: tracing the training function (gradients, optimizer) took 31 s for DIET a
 for TED of the Rasa server's 53 s start. For prediction the weights are now built by one
 eager pass of the training loss (no gradients, no optimizer) and then loaded, with a check
 that every weight came from the saved model; predictions are identical and the start takes
-about 12 s. Prediction still runs as the traced graph it always was.
+about 13 s (as the README says). Prediction still runs as the traced graph it always was.
 """
 
 from __future__ import annotations

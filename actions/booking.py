@@ -23,10 +23,12 @@ from actions.common import (
 )
 from actions.handoff import hand_over
 from actions.identity import INTERRUPTIONS, IdentityValidation, identity_first, identity_gave_up
+from actions.repair import ConversationRepair, ask, reasking, say_stopped, stopped_form
 from actions.suggestions import answer_buttons, offer_name, store_offer, tapped_suggestion
 from actions.time_choice import TimeValidation, encode_wish
-from bot import booking, i18n
-from bot.catalog import recognise_services, service_names
+from bot import booking, i18n, repair
+from bot.catalog import recognise_services, service_mentions, service_names
+from bot.dates import parse_when
 from bot.db.models import Customer, Preferences, Suggestion
 from bot.db.session import session_scope
 from bot.strategy import outcomes
@@ -62,13 +64,57 @@ def _ready_for_offers(tracker: Tracker) -> bool:
     )
 
 
+def yes_or_no(intent: str | None, correcting: bool, slot: str) -> dict[str, Any]:
+    """A yes or no answer to a yes/no question; nothing for a "no" (or "yes") that corrects the
+    booking instead ("nei, torsdag passer bedre": the new day is the answer)."""
+    if intent not in ("affirm", "deny") or correcting:
+        return {}
+    return {slot: intent == "affirm"}
+
+
+def slot_before_turn(tracker: Tracker, name: str) -> Any:
+    """The slot's value before the customer's latest message."""
+    value, seen_user = None, False
+    for event in reversed(tracker.events):
+        if event.get("event") == "user":
+            seen_user = True
+        elif seen_user and event.get("event") == "slot" and event.get("name") == name:
+            return event.get("value")
+    return value
+
+
 def reset_booking_slots() -> list[EventType]:
     return [SlotSet(slot, None) for slot in BOOKING_SLOTS]
 
 
-class ValidateBookingForm(IdentityValidation, TimeValidation, FormValidationAction):
+class ValidateBookingForm(ConversationRepair, IdentityValidation, TimeValidation, FormValidationAction):
     def name(self) -> str:
         return "validate_booking_form"
+
+    def answers_question(self, tracker: Tracker, requested: str) -> bool:
+        if requested == "service_types":
+            with session_scope() as session:
+                return bool(recognise_services(session, entity_values(tracker, "service_type"), latest_text(tracker)))
+        return self.time_answers(tracker, requested) or self.identity_answers(tracker, requested)
+
+    def skip_values(self, dispatcher: CollectingDispatcher, tracker: Tracker, requested: str) -> dict[str, Any] | None:
+        """No loaner car; the first free time offered; no to the offer."""
+        if requested == "loaner_car":
+            dispatcher.utter_message(response="utter_skip_loaner")
+            return {"loaner_car": False, "loaner_suggestion": tracker.get_slot("loaner_suggestion")}
+        if requested == "booking_time":
+            offered = list(tracker.get_slot("offered_times") or [])
+            if not offered:
+                return None
+            values = self.validate_booking_time(f"at:{offered[0]}", dispatcher, tracker, {})
+            if values.get("booking_time"):
+                dispatcher.utter_message(
+                    response="utter_skip_time",
+                    when=i18n.format_datetime(datetime.fromisoformat(values["booking_time"]), language(tracker)))
+            return values
+        if requested == "suggestion_answer":
+            return self.validate_suggestion_answer(False, dispatcher, tracker, {})
+        return None
 
     async def required_slots(
         self,
@@ -150,23 +196,69 @@ class ValidateBookingForm(IdentityValidation, TimeValidation, FormValidationActi
         requested = tracker.get_slot("requested_slot") == "service_types"
         if intent in INTERRUPTIONS:
             return {}
-        if requested and intent == "deny":
-            return {"booking_confirmed": False}
-        if not requested and intent not in ("book_service", "inform"):
-            return {}
+        text = latest_text(tracker)
         with session_scope() as session:
-            found = recognise_services(session, entity_values(tracker, "service_type"), latest_text(tracker))
+            found = recognise_services(session, entity_values(tracker, "service_type"), text)
+            negative = [code for code, start in service_mentions(session, text) if repair.negated(text, start)]
+        if requested and intent == "deny" and not found:
+            return {"booking_confirmed": False}
+        if not requested and intent not in ("book_service", "inform", "deny", "affirm", "nlu_fallback"):
+            return {}
         if not found:
             return {"service_types": None} if requested else {}
         known = list(tracker.get_slot("service_types") or [])
-        return {"service_types": list(dict.fromkeys(known + found))}
+        # A correction: "ikke vask, dekkskift", "sorry, I meant a tyre change" replace; "og vask" adds.
+        return {"service_types": repair.corrected_services(known, found, negative, repair.replaces(text))}
 
     def validate_service_types(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> dict[str, Any]:
+        before = slot_before_turn(tracker, "service_types")
         with session_scope() as session:
             codes = [s.code for s in booking.services_by_code(session, list(value or []))]
-        return {"service_types": codes or None}
+            if not codes or not before or set(codes) == set(before):
+                return {"service_types": codes or None}
+            # A correction of the jobs: say what it is now, and check the chosen time still fits.
+            lang = language(tracker)
+            dispatcher.utter_message(response="utter_correction_services",
+                                     services=i18n.join_list(service_names(session, codes, lang), lang))
+            chosen = tracker.get_slot("booking_time")
+            if not _time_chosen(tracker) or chosen is None:
+                return {"service_types": codes}
+            start = datetime.fromisoformat(chosen)
+            if booking.check_time(session, codes, start, now()).status == "free":
+                return {"service_types": codes}
+        dispatcher.utter_message(response="utter_time_taken", when=i18n.format_datetime(start, lang))
+        return {"service_types": codes, "booking_time": None, "time_wish": encode_wish(start, True)}
+
+    async def extract_loaner_car(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> dict[str, Any]:
+        """Yes or no to the loaner question; and a loaner after all ("jeg trenger lånebil
+        likevel") once it was answered no."""
+        intent = latest_intent(tracker)
+        if tracker.get_slot("requested_slot") == "loaner_car":
+            if intent == "request_loaner_car":
+                return {"loaner_car": True}
+            return yes_or_no(intent, self.corrects(tracker), "loaner_car")
+        if intent == "request_loaner_car" and tracker.get_slot("loaner_car") is False:
+            return {"loaner_car": True}
+        return {}
+
+    async def extract_booking_confirmed(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> dict[str, Any]:
+        if tracker.get_slot("requested_slot") != "booking_confirmed":
+            return {}
+        return yes_or_no(latest_intent(tracker), self.corrects(tracker), "booking_confirmed")
+
+    def corrects(self, tracker: Tracker) -> bool:
+        """Whether the message changes the booking: a day or time, or jobs."""
+        text = latest_text(tracker)
+        if parse_when(text, language(tracker), now()) is not None:
+            return True
+        with session_scope() as session:
+            return bool(recognise_services(session, entity_values(tracker, "service_type"), text))
 
     async def extract_suggestion_answer(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
@@ -261,9 +353,9 @@ class ActionAskLoanerCar(SafeAction):
                             session, tracker, cid, result.items[0], draft_context(tracker), result.strategy
                         )
                 reason, row_id = (row.reason, row.id) if row is not None else (None, None)
-        if row_id is None:
-            dispatcher.utter_message(response="utter_ask_loaner_car")
-            return events
+        if row_id is None or reasking(tracker):
+            ask(dispatcher, tracker, "utter_ask_loaner_car")
+            return events if row_id is None else [*events, SlotSet("loaner_suggestion", str(row_id))]
         dispatcher.utter_message(response="utter_suggest_loaner", reason=reason, buttons=answer_buttons(lang, row_id))
         return [*events, SlotSet("loaner_suggestion", str(row_id))]
 
@@ -283,6 +375,10 @@ class ActionAskSuggestionAnswer(SafeAction):
             if row is None:
                 return [SlotSet("open_suggestion", None), SlotSet("suggestions_checked", True)]
             name, reason, price, row_id = offer_name(session, row.offer_code, lang), row.reason, row.price_nok, row.id
+        if reasking(tracker):
+            dispatcher.utter_message(response="utter_ask_suggestion_answer_short", offer=i18n.in_sentence(name),
+                                     buttons=answer_buttons(lang, row_id))
+            return []
         dispatcher.utter_message(
             response="utter_suggest_offer", offer=name, reason=reason,
             price=i18n.format_price(int(price or 0), lang), buttons=answer_buttons(lang, row_id),
@@ -312,6 +408,9 @@ class ActionAskBookingConfirmed(SafeAction):
     async def act(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[EventType]:
+        if reasking(tracker):
+            dispatcher.utter_message(response="utter_ask_booking_confirmed_short")
+            return []
         lang = language(tracker)
         codes = list(tracker.get_slot("service_types") or [])
         start = datetime.fromisoformat(tracker.get_slot("booking_time"))
@@ -363,6 +462,8 @@ class ActionBookService(SafeAction):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[EventType]:
         cid = customer_id(tracker)
+        if stopped_form(tracker):
+            return say_stopped(dispatcher, tracker) + reset_booking_slots()
         if tracker.get_slot("booking_confirmed") is not True or cid is None:
             if not identity_gave_up(tracker):
                 dispatcher.utter_message(response="utter_booking_aborted")

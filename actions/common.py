@@ -64,15 +64,53 @@ def entity_values(tracker: Tracker, entity: str) -> list[str]:
     ]
 
 
+def actions_this_turn(tracker: Tracker) -> list[str]:
+    """Names of the actions run since the customer's latest message (action_listen excluded)."""
+    names: list[str] = []
+    for event in reversed(tracker.events):
+        if event.get("event") == "user":
+            break
+        if event.get("event") == "action" and event.get("name") not in (None, "action_listen"):
+            names.append(str(event.get("name")))
+    return list(reversed(names))
+
+
+def find_action(name: str) -> SafeAction | None:
+    """A new instance of the SafeAction called `name`, from any module of this package."""
+    import importlib  # noqa: PLC0415
+    import pkgutil  # noqa: PLC0415
+
+    package = __name__.rsplit(".", 1)[0]
+    for module in pkgutil.iter_modules(importlib.import_module(package).__path__):
+        if module.name != "server":   # the entry point, not actions
+            importlib.import_module(f"{package}.{module.name}")
+    pending = list(SafeAction.__subclasses__())
+    while pending:
+        cls = pending.pop()
+        pending.extend(cls.__subclasses__())
+        if getattr(cls, "__abstractmethods__", None):
+            continue
+        instance = cls()
+        if instance.name() == name:
+            return instance
+    return None
+
+
 class SafeAction(Action, ABC):
     """An action whose failures (database down, a bug) end in an apology and, when the
     ticket can be opened, a person taking over; never in silence."""
 
     hand_over_on_error = True
+    # An action the policies predict a second time in one turn says nothing the second time:
+    # never the same message twice in one reply (the loop guard policy then ends the turn).
+    may_repeat_in_turn = False
 
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[EventType]:
+        if not self.may_repeat_in_turn and self.name() in actions_this_turn(tracker):
+            log.warning("action %s predicted twice in one turn: not run again", self.name())
+            return []
         try:
             return await self.act(dispatcher, tracker, domain)
         except Exception:  # noqa: BLE001 - the customer must always get an answer

@@ -13,11 +13,13 @@ from actions.common import (
     channel,
     conversation_key,
     customer_id,
+    find_action,
     language,
     latest_intent,
     latest_text,
     now,
 )
+from actions.repair import ConversationRepair, say_stopped, stopped_form
 from bot.db.models import Customer
 from bot.db.session import session_scope
 from bot.humans import record_request
@@ -65,6 +67,13 @@ def ask_identity_first(action_name: str) -> list[EventType]:
 class IdentityValidation:
     """Extraction and validation of `contact` and `otp_code`, shared by every form that
     needs to know who the customer is."""
+
+    def identity_answers(self, tracker: Tracker, requested: str) -> bool:
+        """A phone number or e-mail answers the contact question, six digits the code question."""
+        text = latest_text(tracker)
+        if requested == "contact":
+            return parse_contact(text) is not None
+        return requested == "otp_code" and parse_code(text) is not None
 
     async def extract_contact(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
@@ -131,9 +140,12 @@ class IdentityValidation:
         return {"otp_code": "failed"}
 
 
-class ValidateIdentifyForm(IdentityValidation, FormValidationAction):
+class ValidateIdentifyForm(ConversationRepair, IdentityValidation, FormValidationAction):
     def name(self) -> str:
         return "validate_identify_form"
+
+    def answers_question(self, tracker: Tracker, requested: str) -> bool:
+        return self.identity_answers(tracker, requested)
 
     async def required_slots(
         self,
@@ -146,7 +158,9 @@ class ValidateIdentifyForm(IdentityValidation, FormValidationAction):
 
 
 class ActionAfterIdentification(SafeAction):
-    """Carry on with what the customer asked for before we had to identify them."""
+    """Carry on with what the customer asked for before we had to identify them: that action's
+    answer is given here, in this action, so the turn ends with it (as a follow-up action it
+    left the policies guessing what comes next, and they guessed the fallback and a handoff)."""
 
     def name(self) -> str:
         return "action_after_identification"
@@ -155,11 +169,15 @@ class ActionAfterIdentification(SafeAction):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[EventType]:
         pending = tracker.get_slot("pending_action")
-        events: list[EventType] = [SlotSet("pending_action", None)]
-        if customer_id(tracker) is not None:
-            events += [SlotSet("contact", None), SlotSet("otp_code", None)]
-            if pending:
-                events.append(FollowupAction(pending))
+        events: list[EventType] = [SlotSet("pending_action", None), SlotSet("contact", None), SlotSet("otp_code", None)]
+        if stopped_form(tracker):
+            return say_stopped(dispatcher, tracker) + events
+        if customer_id(tracker) is None:
+            dispatcher.utter_message(response="utter_anything_else")
             return events
-        dispatcher.utter_message(response="utter_anything_else")
-        return events + [SlotSet("contact", None), SlotSet("otp_code", None)]
+        action = find_action(pending) if pending else None
+        if action is None:
+            return events
+        tracker.add_slots(events)
+        answered = await action.run(dispatcher, tracker, domain)
+        return events + [e for e in answered if e.get("event") != "followup"]

@@ -28,6 +28,8 @@ class ActionPrice(SafeAction):
             codes = catalog.recognise_services(
                 session, entity_values(tracker, "service_type"), latest_text(tracker)
             )
+            # "hva koster det?" while booking: the price of the jobs being booked.
+            codes = codes or list(tracker.get_slot("service_types") or [])
             services = services_by_code(session, codes)
             if not services:
                 dispatcher.utter_message(response="utter_price_list", price_list=catalog.price_list(session, lang))

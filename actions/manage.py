@@ -11,6 +11,7 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions.common import SafeAction, customer_id, language, now
 from actions.identity import IdentityValidation, ask_identity_first, identity_first, identity_needed
+from actions.repair import ConversationRepair, reasking, say_stopped, stopped_form
 from actions.time_choice import TimeValidation
 from bot import booking, i18n
 from bot.catalog import payment_options, service_names
@@ -81,9 +82,12 @@ class ActionBookingStatus(SafeAction):
         return []
 
 
-class ValidateCancelForm(IdentityValidation, FormValidationAction):
+class ValidateCancelForm(ConversationRepair, IdentityValidation, FormValidationAction):
     def name(self) -> str:
         return "validate_cancel_form"
+
+    def answers_question(self, tracker: Tracker, requested: str) -> bool:
+        return self.identity_answers(tracker, requested)
 
     async def required_slots(
         self, domain_slots: list[str], dispatcher: CollectingDispatcher, tracker: Tracker,
@@ -105,6 +109,9 @@ class ActionAskCancelConfirmed(SafeAction):
             if record is None:
                 dispatcher.utter_message(response="utter_no_bookings")
                 return [SlotSet("cancel_confirmed", False)]
+            if reasking(tracker):
+                dispatcher.utter_message(response="utter_ask_cancel_confirm_short")
+                return []
             dispatcher.utter_message(
                 response="utter_ask_cancel_confirm", services=_names(session, record, lang),
                 when=i18n.format_datetime(record.start, lang),
@@ -120,6 +127,8 @@ class ActionCancelBooking(SafeAction):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[EventType]:
         cid = customer_id(tracker)
+        if stopped_form(tracker):
+            return say_stopped(dispatcher, tracker) + reset_manage_slots()
         if cid is None:
             return reset_manage_slots()
         lang = language(tracker)
@@ -139,9 +148,12 @@ class ActionCancelBooking(SafeAction):
         return reset_manage_slots()
 
 
-class ValidateRescheduleForm(IdentityValidation, TimeValidation, FormValidationAction):
+class ValidateRescheduleForm(ConversationRepair, IdentityValidation, TimeValidation, FormValidationAction):
     def name(self) -> str:
         return "validate_reschedule_form"
+
+    def answers_question(self, tracker: Tracker, requested: str) -> bool:
+        return self.time_answers(tracker, requested) or self.identity_answers(tracker, requested)
 
     async def required_slots(
         self, domain_slots: list[str], dispatcher: CollectingDispatcher, tracker: Tracker,
@@ -160,6 +172,8 @@ class ActionRescheduleBooking(SafeAction):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[EventType]:
         cid = customer_id(tracker)
+        if stopped_form(tracker):
+            return say_stopped(dispatcher, tracker) + reset_manage_slots()
         if cid is None:
             return reset_manage_slots()
         lang = language(tracker)

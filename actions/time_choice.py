@@ -21,9 +21,10 @@ from actions.common import (
     now,
 )
 from actions.identity import INTERRUPTIONS
+from actions.repair import reasking
 from bot import booking, i18n
 from bot.catalog import service_names
-from bot.dates import parse_choice, parse_when
+from bot.dates import looks_like_when, parse_choice, parse_when
 from bot.db.session import session_scope
 
 
@@ -51,8 +52,19 @@ def services_for_time(session: Session, tracker: Tracker) -> list[str]:
     return list(tracker.get_slot("service_types") or [])
 
 
+# Intents whose message may carry a new day or time for the booking being made or moved.
+CORRECTING = {"inform", "deny", "affirm", "book_service", "reschedule_booking", "nlu_fallback"}
+
+
 class TimeValidation:
     """Extraction and validation of `booking_time`, shared by booking and rescheduling."""
+
+    def time_answers(self, tracker: Tracker, requested: str) -> bool:
+        """A message that reads as a day, a time or a pick of an offered time answers the time question."""
+        if requested != "booking_time":
+            return False
+        text = latest_text(tracker)
+        return bool(entity_values(tracker, "slot_choice")) or looks_like_when(text, language(tracker), now())
 
     async def extract_booking_time(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
@@ -63,13 +75,16 @@ class TimeValidation:
         choice = entity_values(tracker, "slot_choice")
         if choice:
             return {"booking_time": f"at:{choice[0]}"}
-        text = latest_text(tracker)
+        text, lang = latest_text(tracker), language(tracker)
         if tracker.get_slot("requested_slot") == "booking_time":
+            if looks_like_when(text, lang, now()):
+                return {"booking_time": text}   # "nei, torsdag passer bedre" is a time, not a no
             if intent == "deny":
                 return {"booking_time": "declined"}
-            return {"booking_time": text}
-        if tracker.get_slot("booking_time") is None and parse_when(text, language(tracker), now()):
-            return {"booking_time": text}
+            return {}   # not a time: the repair layer says so (no date complaint to a non-date)
+        chosen = tracker.get_slot("booking_time")
+        if parse_when(text, lang, now()) and (chosen is None or (chosen != "declined" and intent in CORRECTING)):
+            return {"booking_time": text}   # a day given early, or a new one: a correction
         return {}
 
     def validate_booking_time(
@@ -117,6 +132,14 @@ class TimeValidation:
         return {"booking_time": None, "time_wish": encode_wish(start, True)}
 
 
+def time_buttons(times: list[datetime], lang: str) -> list[dict[str, str]]:
+    return [
+        {"title": i18n.format_short_datetime(moment, lang),
+         "payload": '/inform{"slot_choice":"' + moment.isoformat() + '"}'}
+        for moment in times
+    ]
+
+
 class ActionAskBookingTime(SafeAction):
     """Ask for a time by offering the free times nearest to what the customer wished."""
 
@@ -127,6 +150,11 @@ class ActionAskBookingTime(SafeAction):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[EventType]:
         lang, current = language(tracker), now()
+        offered = list(tracker.get_slot("offered_times") or [])
+        if reasking(tracker) and offered:   # asked again after a digression: short, the same times
+            dispatcher.utter_message(response="utter_ask_booking_time_short",
+                                     buttons=time_buttons([datetime.fromisoformat(t) for t in offered], lang))
+            return []
         around, has_time = decode_wish(tracker.get_slot("time_wish"))
         with session_scope() as session:
             codes = services_for_time(session, tracker)
@@ -140,12 +168,5 @@ class ActionAskBookingTime(SafeAction):
             dispatcher.utter_message(response="utter_no_free_times", days=horizon, services=names)
             dispatcher.utter_message(response="utter_ask_booking_time")
             return [SlotSet("offered_times", None)]
-        buttons = [
-            {
-                "title": i18n.format_short_datetime(moment, lang),
-                "payload": '/inform{"slot_choice":"' + moment.isoformat() + '"}',
-            }
-            for moment in times
-        ]
-        dispatcher.utter_message(response="utter_free_times", services=names, buttons=buttons)
+        dispatcher.utter_message(response="utter_free_times", services=names, buttons=time_buttons(times, lang))
         return [SlotSet("offered_times", [moment.isoformat() for moment in times])]

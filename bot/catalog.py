@@ -57,6 +57,18 @@ def recognise_services(session: Session, values: list[str], text: str) -> list[s
     return sorted(dict.fromkeys(found), key=lambda code: order[code])
 
 
+def service_mentions(session: Session, text: str) -> list[tuple[str, int]]:
+    """(service code, position) of every catalog alias in the text, in the order they appear."""
+    lowered = (text or "")[:2000].lower()
+    found: list[tuple[str, int]] = []
+    for service in all_services(session):
+        for aliases in service.aliases.values():
+            for alias in aliases:
+                for match in re.finditer(rf"(?<!\w){re.escape(alias.lower())}(?!\w)", lowered):
+                    found.append((service.code, match.start()))
+    return sorted(set(found), key=lambda item: item[1])
+
+
 def price_list(session: Session, lang: str | None) -> str:
     return "\n".join(
         f"• {service_name(s, lang)}: {i18n.format_price(s.price_nok, lang)}"

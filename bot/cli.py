@@ -7,6 +7,7 @@ import logging
 import sys
 from datetime import date
 
+from bot.config import PROJECT_ROOT
 from bot.db.session import session_scope
 
 
@@ -172,6 +173,10 @@ def _bench(args: argparse.Namespace) -> int:
         from bot.bench_long import run as run_long
 
         return run_long(args)
+    if args.what == "nlu":
+        from bot.bench_nlu import run as run_nlu
+
+        return run_nlu(args)
     from bot.bench import run_bench
 
     return run_bench(args)
@@ -181,6 +186,12 @@ def _train(args: argparse.Namespace) -> int:
     from bot.training import main as train_main
 
     return train_main(args)
+
+
+def _nlu(args: argparse.Namespace) -> int:
+    from bot.nlu_tuning import run
+
+    return run(args)
 
 
 def _report(args: argparse.Namespace) -> int:
@@ -253,9 +264,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     bench = sub.add_parser(
         "bench", help="turns: training, start-up and per-turn latency; strategy: suggestions per customer; "
-                      "load: concurrent conversations held (locust); long: turn time against conversation length"
+                      "load: concurrent conversations held (locust); long: turn time against conversation length; "
+                      "nlu: held-out intent F1, off-topic false accepts and parse latency, ours against the baseline"
     )
-    bench.add_argument("what", choices=["turns", "strategy", "proactive", "load", "long"])
+    bench.add_argument("what", choices=["turns", "strategy", "proactive", "load", "long", "nlu"])
     bench.add_argument("--customers", type=int, default=100_000, help="strategy: customers in the database")
     bench.add_argument("--calls", type=int, default=2000, help="strategy: customers measured")
     bench.add_argument("--database-url", help="strategy: use this database (default: var/bench/*.db)")
@@ -268,6 +280,9 @@ def build_parser() -> argparse.ArgumentParser:
     from bot.bench_long import add_arguments as long_arguments
 
     long_arguments(bench)
+    from bot.bench_nlu import add_arguments as nlu_arguments
+
+    nlu_arguments(bench)
     bench.set_defaults(func=_bench)
 
     from bot.review.cli import add_review_parser
@@ -289,6 +304,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     train.add_argument("--margin", type=float, default=0.02, help="largest allowed drop of intent F1 (default 0.02)")
     train.add_argument("--language-margin", type=float, help="largest allowed drop in one language (default: margin)")
+    train.add_argument("--oos-margin", type=float, default=0.02,
+                       help="largest allowed rise of the out-of-scope false-accept rate, overall or in one language")
     train.add_argument("--epochs", type=int, help="override DIET/TED epochs (quick runs, tests)")
     train.add_argument("--skip-conversation-tests", action="store_true")
     train.add_argument("--rasa-url", help="running Rasa server to hot-load into (default RASA_URL or :5005)")
@@ -299,6 +316,12 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--root", help="project folder with data/, config.yml, domain.yml (default: this one)")
     train.add_argument("--models", help="models folder (default: ROOT/models)")
     train.set_defaults(func=_train)
+
+    nlu = sub.add_parser("nlu", help="tune: choose the fallback thresholds on held-out data and write config.yml")
+    nlu.add_argument("action", choices=["tune"])
+    nlu.add_argument("--config", default=str(PROJECT_ROOT / "config.yml"), help="the config to tune (and write)")
+    nlu.add_argument("--dry-run", action="store_true", help="print the thresholds, leave config.yml as it is")
+    nlu.set_defaults(func=_nlu)
 
     from bot.privacy.commands import add_parsers as add_privacy_parsers
 

@@ -305,3 +305,20 @@ def parse_choice(text: str, count: int) -> int | None:
         return None
     pick = picks.pop()
     return pick if 0 <= pick < count else None
+
+
+_TIMEISH = re.compile(
+    r"\d|\b(?:uke|uka|veckan?|week|helg|helgen|weekend|morgen|morgon|morning|kveld|kväll|evening|"
+    r"formiddag|förmiddag|ettermiddag|eftermiddag|afternoon|tidlig|tidig|early|sent|late|snarest|"
+    r"asap|neste|nästa|next|etter|efter|after|før|före|before|dag|day|tid|time|klokka|klockan)\b"
+)
+
+
+def looks_like_when(text: str, lang: str, now: datetime) -> bool:
+    """True when a message reads like a date or time (or a pick among offered times), so that
+    "I could not read that as a date" is only ever said to something that tried to be one."""
+    if not isinstance(text, str) or not text.strip():
+        return False
+    if parse_when(text, lang, now) is not None or parse_choice(text, 10) is not None:
+        return True
+    return bool(_TIMEISH.search(text[:MAX_SCAN].lower()))

@@ -64,6 +64,26 @@ def per_language_f1(
     }
 
 
+def per_language_false_accepts(
+    results_dir: Path, nlu_dir: Path | None = None, overall: str | None = None
+) -> dict[str, tuple[float, int]]:
+    """Out-of-scope false-accept rate and the number of out-of-scope examples per language (and
+    under `overall`): the share of held-out `out_of_scope` examples predicted as any other intent
+    than `out_of_scope` or `nlu_fallback`."""
+    languages = language_of_examples(nlu_dir) if nlu_dir else language_of_examples()
+    counts: dict[str, list[int]] = {}
+    for item in predictions(results_dir):
+        if item["intent"] != "out_of_scope":
+            continue
+        predicted = (item.get("intent_prediction") or {}).get("name") or "None"
+        lang = languages.get(item["text"].strip(), "unknown")
+        for key in (lang, overall) if overall else (lang,):
+            total = counts.setdefault(key, [0, 0])
+            total[0] += predicted not in ("out_of_scope", "nlu_fallback")
+            total[1] += 1
+    return {key: (accepted / n, n) for key, (accepted, n) in sorted(counts.items())}
+
+
 def main(argv: list[str]) -> int:
     results = Path(argv[0]) if argv else PROJECT_ROOT / "results" / "nlu-cross-validation"
     scores = per_language_f1(results)

@@ -10,6 +10,8 @@ How a message is judged:
 
 * e-mail addresses, links and anything containing a digit (phone numbers, times, booking
   codes) are dropped first: they say nothing about the language and are personal data;
+* keyboard mashing (most longer words without a vowel, or a letter three times in a row):
+  None, because lingua is often confident about it;
 * fewer than MIN_WORDS words or MIN_LETTERS letters left: None. One-word messages
   ("takk", "tack", "halla", "sees", "javisst") fool lingua too often, sometimes with
   confidence above 0.8, and the conversation's language is the better guess for them;
@@ -58,11 +60,11 @@ MARKER_CONFIDENCE_FLOOR = 0.3
 _MARKER_WORDS: dict[str, frozenset[str]] = {
     "nb": frozenset(
         "jeg ikke hva hvor hvordan hvorfor hvilken hvilket hvilke hvem hvis dere meg deg og til "
-        "fra mye vil skal takk nå noe noen også hei ferdig bare morgen".split()
+        "fra mye vil skal takk nå noe noen også hei ferdig bare morgen nei".split()
     ),
     "sv": frozenset(
         "jag inte vad hur varför vilken vilket vilka vem mig dig och från mycket vill ska tack "
-        "något någon också hej är att bara finns morgon".split()
+        "något någon också hej är att bara finns morgon nej visa radera avsluta kolla japp".split()
     ),
     "en": frozenset(
         "the you your my is are am what how when where can want please thanks thank and it do "
@@ -71,6 +73,11 @@ _MARKER_WORDS: dict[str, frozenset[str]] = {
     ),
 }
 _MARKER_LETTERS: dict[str, str] = {"nb": "æø", "sv": "äö"}
+# Keyboard mashing ("sdfkj sdfkjh", "dsfsdf", "aaaaa bbbbb") gets confident answers from lingua
+# (0.99 "nb" for "sdfkj sdfkjh sdf"); a gibberish reply must not switch the conversation's
+# language. Words of 3+ letters without a vowel or with a letter three times in a row mark it.
+_VOWELS = frozenset("aeiouyæøåäöéèêáàüó")
+_TRIPLE = re.compile(r"(.)\1\1")
 
 # E-mail addresses, links and any token with a digit (phone numbers, times, codes).
 _NOISE = re.compile(r"\S*@\S+|https?://\S+|www\.\S+|\S*\d\S*")
@@ -102,6 +109,15 @@ def _words(text: str) -> list[str]:
     return _WORD.findall(cleaned.lower())
 
 
+def looks_like_words(words: list[str]) -> bool:
+    """False when most words of three or more letters have no vowel or repeat a letter thrice."""
+    long_words = [w for w in words if len(w) >= 3]
+    if not long_words:
+        return True
+    odd = sum(1 for w in long_words if not (set(w) & _VOWELS) or _TRIPLE.search(w))
+    return odd * 2 < len(long_words)
+
+
 def _marker_languages(words: list[str]) -> set[str]:
     """The languages that some word of the message can only belong to."""
     found: set[str] = set()
@@ -130,7 +146,7 @@ def detect_language_with_confidence(text: str) -> tuple[str, float] | None:
     if not isinstance(text, str):
         return None
     words = _words(text)
-    if len(words) < MIN_WORDS or sum(len(word) for word in words) < MIN_LETTERS:
+    if len(words) < MIN_WORDS or sum(len(word) for word in words) < MIN_LETTERS or not looks_like_words(words):
         return None
     scores = _confidences(" ".join(words))
     if not scores:

@@ -6,7 +6,8 @@ Steps (each printed with its duration and result):
   2. an NLU-only candidate trained on the train part of a stable split, evaluated on the
      held-out part (`rasa test nlu`); report in results/nlu-evaluation/. A recorded score of
      byte-identical split and config is reused instead (--rescore retrains)
-  3. the gate (bot.training_gate): compared with the score recorded for the current model
+  3. the gate (bot.training_gate): intent F1 and the out-of-scope false-accept rate, compared
+     with the scores recorded for the current model
   4. the full model (`rasa train`) into a scratch folder, never straight into models/
   5. the conversation tests against the new model (tests/test_stories.yml and tests/stories/)
   6. activation: moved into models/ as the newest model, its evaluation recorded next to it,
@@ -34,7 +35,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from bot.config import PROJECT_ROOT
-from bot.evaluation import per_language_f1
+from bot.evaluation import per_language_f1, per_language_false_accepts
 from bot.training_data import (
     HELD_OUT_PERCENT,
     SPLIT_VERSION,
@@ -61,6 +62,7 @@ class Options:
     models_dir: Path | None = None
     margin: float = DEFAULT_MARGIN
     language_margin: float | None = None
+    oos_margin: float = DEFAULT_MARGIN
     epochs: int | None = None
     skip_conversation_tests: bool = False
     rasa_url: str | None = None
@@ -149,11 +151,14 @@ def evaluate_candidate(options: Options, work: Path, config: Path, logs: Path, s
     f1 = per_language_f1(evaluation, nlu_dir=test_dir, overall=OVERALL)
     if OVERALL not in f1:
         raise StepFailed(f"rasa test nlu wrote no predictions under {evaluation}")
-    scores = Scores({k: round(v, 4) for k, (v, _) in f1.items()}, {k: n for k, (_, n) in f1.items()})
+    accepts = per_language_false_accepts(evaluation, nlu_dir=test_dir, overall=OVERALL)
+    scores = Scores({k: round(v, 4) for k, (v, _) in f1.items()}, {k: n for k, (_, n) in f1.items()},
+                    {k: round(v, 4) for k, (v, _) in accepts.items()}, {k: n for k, (_, n) in accepts.items()})
     target = options.results / "nlu-evaluation"
     shutil.rmtree(target, ignore_errors=True)
     shutil.copytree(evaluation, target)
-    write_summary(options, {"f1": scores.f1, "examples": scores.examples, "model": "candidate",
+    write_summary(options, {"f1": scores.f1, "examples": scores.examples, "false_accepts": scores.false_accepts,
+                            "out_of_scope_examples": scores.out_of_scope_examples, "model": "candidate",
                             "status": "evaluated", "nlu_fingerprint": nlu_fingerprint,
                             "evaluated_at": _now()})
     return scores
@@ -286,7 +291,8 @@ def train(options: Options) -> int:
                        "margin": options.margin, "recorded_at": _now()}
             if options.record_baseline:
                 return record_baseline(options, current, candidate, details)
-            decision = decide(recorded[0] if recorded else None, candidate, options.margin, options.language_margin)
+            decision = decide(recorded[0] if recorded else None, candidate, options.margin, options.language_margin,
+                              options.oos_margin)
             step(3, "compare with the current model", lambda: "accepted" if decision.accepted else "refused")
             print(comparison_table(decision, current.name if current else None))
             if recorded and {k: recorded[1].get(k) for k in settings} != settings:
@@ -323,7 +329,7 @@ def main(args: argparse.Namespace) -> int:
     return train(Options(
         root=Path(args.root).resolve() if args.root else PROJECT_ROOT,
         models_dir=Path(args.models).resolve() if args.models else None,
-        margin=args.margin, language_margin=args.language_margin, epochs=args.epochs,
+        margin=args.margin, language_margin=args.language_margin, oos_margin=args.oos_margin, epochs=args.epochs,
         skip_conversation_tests=args.skip_conversation_tests, rasa_url=args.rasa_url, dry_run=args.dry_run,
         record_baseline=args.record_baseline, rescore=args.rescore,
     ))

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from datetime import date, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy.orm import Session
@@ -38,6 +39,24 @@ def session(db_url: str) -> Iterator[Session]:
 @pytest.fixture()
 def today() -> date:
     return NOW.date()
+
+
+@pytest.fixture(scope="session")
+def shared_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    """One running Rasa server and action server for the end-to-end modules that need nothing
+    special (dev mode, a seeded database): started once per test session, not once per module.
+    Tests on it use sender ids and customers of their own; one that stops a process starts it again."""
+    from bot.runner import latest_model, start_stack  # noqa: PLC0415 - only e2e sessions start servers
+    from tests.servers import free_port, seeded_database  # noqa: PLC0415
+
+    work = tmp_path_factory.mktemp("shared-stack")
+    url = seeded_database(work)
+    running = start_stack(free_port(), free_port(), latest_model(), work,
+                          extra_env={"DATABASE_URL": url, "BOT_ENV": "dev"}, timeout=600)
+    running.db_url = url  # type: ignore[attr-defined]
+    running.work = work  # type: ignore[attr-defined]
+    yield running
+    running.stop()
 
 
 @pytest.fixture(scope="module")

@@ -60,7 +60,7 @@ async def test_the_first_one_picks_the_first_offered_time(db_url):
 
 @pytest.mark.parametrize(
     ("text", "expected"),
-    [("i dag kl 9", "utter_time_in_past"), ("blåbærsyltetøy", "utter_time_unparseable")],
+    [("i dag kl 9", "utter_time_in_past"), ("den 45. en gang", "utter_time_unparseable")],
 )
 async def test_past_or_unreadable_times_are_asked_again_politely(db_url, text, expected):
     trk = tracker(
@@ -70,6 +70,16 @@ async def test_past_or_unreadable_times_are_asked_again_politely(db_url, text, e
     events, dispatcher = await run(ValidateBookingForm(), trk)
     assert responses(dispatcher) == [expected]
     assert slots_set(events)["booking_time"] is None
+
+
+async def test_a_text_that_is_no_time_is_not_called_an_unreadable_time(db_url):
+    trk = tracker(
+        "demo-respond", "blåbærsyltetøy", "inform", slots={"customer_id": "1", "language": "nb",
+        "service_types": ["service"], "requested_slot": "booking_time"}, active_loop="booking_form",
+    )
+    events, dispatcher = await run(ValidateBookingForm(), trk)
+    assert responses(dispatcher) == ["utter_repair_not_understood"]
+    assert slots_set(events)["requested_slot"] == "booking_time"
 
 
 async def test_a_full_time_is_refused_and_remembered_for_alternatives(session):

@@ -10,7 +10,6 @@ import json
 import re
 import urllib.error
 import urllib.request
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -19,24 +18,15 @@ from sqlalchemy import select
 from bot.db.models import Booking, ChannelIdentity, Customer, HumanRequest, Preferences, Suggestion
 from bot.db.session import session_scope
 from bot.lang import detect_language
-from bot.runner import Stack, latest_model, start_stack
+from bot.runner import Stack
 from bot.tracker_events import conversation, tracker_engine
-from tests.servers import free_port, seeded_database
 
 pytestmark = pytest.mark.e2e
 
 
 @pytest.fixture(scope="module")
-def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
-    work = tmp_path_factory.mktemp("e2e")
-    url = seeded_database(work)
-    running = start_stack(
-        free_port(), free_port(), latest_model(), work,
-        extra_env={"DATABASE_URL": url, "BOT_ENV": "dev"},
-    )
-    running.db_url = url  # type: ignore[attr-defined]
-    yield running
-    running.stop()
+def stack(shared_stack: Stack) -> Stack:
+    return shared_stack
 
 
 def post(stack: Stack, body: Any, raw: bytes | None = None) -> tuple[int, Any]:
@@ -321,9 +311,12 @@ def test_a_long_conversation_keeps_its_customer_and_every_message(stack):
 
 
 def test_action_server_down_gives_an_apology_not_silence(stack):
-    """Runs last: it stops the action server."""
+    """Stops the action server, and starts it again for the modules that share the stack."""
     stack.processes[0].terminate()
     stack.processes[0].wait(timeout=20)
-    replies = say(stack, "demo-en", "what are your opening hours?")
-    text = texts(replies)
-    assert "Sorry" in text and "human" in text
+    try:
+        replies = say(stack, "demo-en", "what are your opening hours?")
+        text = texts(replies)
+        assert "Sorry" in text and "human" in text
+    finally:
+        stack.restart_action_server()

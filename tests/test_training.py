@@ -163,6 +163,49 @@ def test_the_comparison_shows_current_candidate_and_delta_per_language() -> None
     assert "in nb dropped by 0.180" in lines[-1]
 
 
+WITH_OOS = Scores(CURRENT.f1, CURRENT.examples, {OVERALL: 0.02, "en": 0.03, "nb": 0.01, "sv": 0.02},
+                  {OVERALL: 240, "en": 80, "nb": 80, "sv": 80})
+
+
+def _accepting(**rates: float) -> Scores:
+    return Scores(CURRENT.f1, CURRENT.examples, {**WITH_OOS.false_accepts, **rates}, WITH_OOS.out_of_scope_examples)
+
+
+def test_a_rise_of_out_of_scope_false_accepts_beyond_the_margin_is_refused() -> None:
+    decision = decide(WITH_OOS, _accepting(all=0.06), margin=0.02)
+    assert not decision.accepted
+    assert decision.reasons == ["out-of-scope false accepts overall rose by 0.040 (from 0.020 to 0.060; allowed 0.020)"]
+
+
+def test_false_accepts_rising_in_one_language_are_refused_even_when_overall_holds() -> None:
+    decision = decide(WITH_OOS, _accepting(all=0.03, nb=0.09), margin=0.02)
+    assert not decision.accepted and [r.name for r in decision.rises if r.rose] == ["nb"]
+    assert decide(WITH_OOS, _accepting(all=0.03, nb=0.09), margin=0.02, oos_margin=0.1).accepted
+    assert decide(WITH_OOS, _accepting(all=0.0, nb=0.0), margin=0.02).accepted   # fewer is always fine
+
+
+def test_a_record_without_false_accept_rates_is_compared_on_f1_only() -> None:
+    decision = decide(CURRENT, _accepting(all=0.5), margin=0.02)
+    assert decision.accepted
+    assert "no false-accept rates" in " ".join(decision.reasons)
+
+
+def test_the_comparison_shows_the_false_accept_rates_and_marks_a_rise() -> None:
+    table = comparison_table(decide(WITH_OOS, _accepting(sv=0.1), margin=0.02), "m.tar.gz")
+    rows = {ln.split()[0]: ln for ln in table.splitlines() if ln[:2] in ("sv", "nb", "al", "en")}
+    assert "RISE" in table.split("out-of-scope accepted")[1].split("sv")[1].splitlines()[0]
+    assert "in sv rose by 0.080" in table.splitlines()[-1]
+    assert rows
+
+
+def test_a_record_keeps_the_false_accept_rates(tmp_path: Path) -> None:
+    model = tmp_path / "20261201-x.tar.gz"
+    model.write_bytes(b"model")
+    write_record(model, WITH_OOS, epochs=None)
+    scores, _ = read_record(model)
+    assert scores == WITH_OOS
+
+
 def test_the_record_lives_next_to_the_model_and_is_not_taken_for_a_model(tmp_path: Path) -> None:
     model = tmp_path / "20261123-120000-brave-owl.tar.gz"
     model.write_bytes(b"model")

@@ -1,0 +1,58 @@
+"""Rasa NLU component: the fallback classifier, stricter for intents that touch personal data.
+
+Rasa's FallbackClassifier turns a prediction into `nlu_fallback` when its confidence is below
+`threshold` or the top two are closer than `ambiguity_threshold`. Some intents show, change or
+delete a customer's data or bookings; a wrong guess there costs far more than asking again
+("which alarms do I have set?" must never show the stored profile). For `guarded_intents` the
+prediction must also clear `guarded_threshold` and beat the runner-up by `guarded_margin`.
+
+All four numbers are chosen on held-out data by `bot nlu tune` (bot/nlu_tuning.py), which writes
+them into config.yml; the rule itself is `bot.nlu_tuning.rejects`, shared with the tuner so both
+decide the same way.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rasa.engine.graph import ExecutionContext
+from rasa.engine.recipes.default_recipe import DefaultV1Recipe
+from rasa.engine.storage.resource import Resource
+from rasa.engine.storage.storage import ModelStorage
+from rasa.nlu.classifiers.fallback_classifier import FallbackClassifier
+from rasa.shared.nlu.constants import INTENT, INTENT_NAME_KEY, INTENT_RANKING_KEY, PREDICTED_CONFIDENCE_KEY
+from rasa.shared.nlu.training_data.message import Message
+
+from bot.intents import GUARDED_INTENTS
+from bot.nlu_tuning import Thresholds, rejects
+
+
+@DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER, is_trainable=False)
+class GuardedFallbackClassifier(FallbackClassifier):
+    """FallbackClassifier plus a higher bar for intents that show or change personal data."""
+
+    @staticmethod
+    def get_default_config() -> dict[str, Any]:
+        return {
+            **FallbackClassifier.get_default_config(),
+            "guarded_intents": list(GUARDED_INTENTS),
+            "guarded_threshold": 0.7,
+            "guarded_margin": 0.3,
+        }
+
+    @classmethod
+    def create(cls, config: dict[str, Any], model_storage: ModelStorage, resource: Resource,
+               execution_context: ExecutionContext) -> GuardedFallbackClassifier:
+        return cls(config)
+
+    def _should_fallback(self, message: Message) -> bool:
+        intent = message.data.get(INTENT) or {}
+        ranking = message.data.get(INTENT_RANKING_KEY) or []
+        second = float(ranking[1].get(PREDICTED_CONFIDENCE_KEY) or 0.0) if len(ranking) > 1 else 0.0
+        config = self.component_config
+        return rejects(
+            str(intent.get(INTENT_NAME_KEY)), float(intent.get(PREDICTED_CONFIDENCE_KEY) or 0.0), second,
+            Thresholds(config["threshold"], config["ambiguity_threshold"], config["guarded_threshold"],
+                       config["guarded_margin"]),
+            frozenset(config["guarded_intents"]),
+        )

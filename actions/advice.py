@@ -38,7 +38,7 @@ class ActionRecommend(SafeAction):
                 if cid is not None
                 else None
             )
-            if vehicle is not None:
+            if vehicle is not None and vehicle.home_region:
                 due = service_due(session, vehicle, today, use_telemetry="usage" in facts.choice.data_allowed)
                 messages.append({
                     "response": "utter_recommendation_service_due", "model": due.vehicle,

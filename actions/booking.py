@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 from datetime import datetime
 from typing import Any
 from uuid import uuid4
@@ -23,7 +24,15 @@ from actions.common import (
 )
 from actions.handoff import hand_over
 from actions.identity import INTERRUPTIONS, IdentityValidation, identity_first, identity_gave_up
-from actions.repair import ConversationRepair, ask, reasking, say_stopped, stopped_form
+from actions.repair import (
+    ConversationRepair,
+    ask,
+    reasking,
+    say_declined,
+    say_stopped,
+    stopped_form,
+    yes_or_no,
+)
 from actions.suggestions import answer_buttons, offer_name, store_offer, tapped_suggestion
 from actions.time_choice import TimeValidation, encode_wish
 from bot import booking, i18n, repair
@@ -64,12 +73,11 @@ def _ready_for_offers(tracker: Tracker) -> bool:
     )
 
 
-def yes_or_no(intent: str | None, correcting: bool, slot: str) -> dict[str, Any]:
-    """A yes or no answer to a yes/no question; nothing for a "no" (or "yes") that corrects the
-    booking instead ("nei, torsdag passer bedre": the new day is the answer)."""
-    if intent not in ("affirm", "deny") or correcting:
-        return {}
-    return {slot: intent == "affirm"}
+LOANER = re.compile(r"\b(?:loaner|courtesy car|replacement car|lånebil\w*|lånbil\w*|leiebil\w*|hyrbil\w*)",
+                    re.IGNORECASE)
+NO_LOANER = re.compile(
+    r"\b(?:no|not|don'?t|dont|do not|without|ikke|ikkje|ingen|uten|inte|utan)\b[^.!?]{0,25}"
+    r"(?:loaner|courtesy|replacement car|lånebil|lånbil|leiebil|hyrbil)", re.IGNORECASE)
 
 
 def slot_before_turn(tracker: Tracker, name: str) -> Any:
@@ -92,6 +100,8 @@ class ValidateBookingForm(ConversationRepair, IdentityValidation, TimeValidation
         return "validate_booking_form"
 
     def answers_question(self, tracker: Tracker, requested: str) -> bool:
+        if self.corrects(tracker):
+            return True   # "kan vi ta det på fredag istället", read as not understood: a correction
         if requested == "service_types":
             with session_scope() as session:
                 return bool(recognise_services(session, entity_values(tracker, "service_type"), latest_text(tracker)))
@@ -103,15 +113,7 @@ class ValidateBookingForm(ConversationRepair, IdentityValidation, TimeValidation
             dispatcher.utter_message(response="utter_skip_loaner")
             return {"loaner_car": False, "loaner_suggestion": tracker.get_slot("loaner_suggestion")}
         if requested == "booking_time":
-            offered = list(tracker.get_slot("offered_times") or [])
-            if not offered:
-                return None
-            values = self.validate_booking_time(f"at:{offered[0]}", dispatcher, tracker, {})
-            if values.get("booking_time"):
-                dispatcher.utter_message(
-                    response="utter_skip_time",
-                    when=i18n.format_datetime(datetime.fromisoformat(values["booking_time"]), language(tracker)))
-            return values
+            return self.skip_time(dispatcher, tracker)
         if requested == "suggestion_answer":
             return self.validate_suggestion_answer(False, dispatcher, tracker, {})
         return None
@@ -236,13 +238,20 @@ class ValidateBookingForm(ConversationRepair, IdentityValidation, TimeValidation
     ) -> dict[str, Any]:
         """Yes or no to the loaner question; and a loaner after all ("jeg trenger lånebil
         likevel") once it was answered no."""
-        intent = latest_intent(tracker)
+        intent, text = latest_intent(tracker), latest_text(tracker)
+        named, refused = bool(LOANER.search(text)), bool(NO_LOANER.search(text))
         if tracker.get_slot("requested_slot") == "loaner_car":
+            if refused:
+                return {"loaner_car": False}   # "i don't need a loaner car" names one but wants none
             if intent == "request_loaner_car":
                 return {"loaner_car": True}
-            return yes_or_no(intent, self.corrects(tracker), "loaner_car")
-        if intent == "request_loaner_car" and tracker.get_slot("loaner_car") is False:
-            return {"loaner_car": True}
+            return yes_or_no(intent, self.corrects(tracker), "loaner_car", text)
+        current = tracker.get_slot("loaner_car")
+        if refused and current is True:
+            return {"loaner_car": False}       # "fast jag vill inte ha lånebil ändå"
+        if (intent == "request_loaner_car" or named and intent in ("affirm", "inform")) and current is False \
+                and not refused:
+            return {"loaner_car": True}        # "jeg trenger lånebil likevel"
         return {}
 
     async def extract_booking_confirmed(
@@ -250,12 +259,13 @@ class ValidateBookingForm(ConversationRepair, IdentityValidation, TimeValidation
     ) -> dict[str, Any]:
         if tracker.get_slot("requested_slot") != "booking_confirmed":
             return {}
-        return yes_or_no(latest_intent(tracker), self.corrects(tracker), "booking_confirmed")
+        text = latest_text(tracker)
+        return yes_or_no(latest_intent(tracker), self.corrects(tracker), "booking_confirmed", text)
 
     def corrects(self, tracker: Tracker) -> bool:
-        """Whether the message changes the booking: a day or time, or jobs."""
+        """Whether the message changes the booking: a day or time, jobs, or the loaner car."""
         text = latest_text(tracker)
-        if parse_when(text, language(tracker), now()) is not None:
+        if parse_when(text, language(tracker), now()) is not None or LOANER.search(text):
             return True
         with session_scope() as session:
             return bool(recognise_services(session, entity_values(tracker, "service_type"), text))
@@ -465,7 +475,9 @@ class ActionBookService(SafeAction):
         if stopped_form(tracker):
             return say_stopped(dispatcher, tracker) + reset_booking_slots()
         if tracker.get_slot("booking_confirmed") is not True or cid is None:
-            if not identity_gave_up(tracker):
+            if identity_gave_up(tracker):
+                say_declined(dispatcher, tracker, "booking_form")
+            else:
                 dispatcher.utter_message(response="utter_booking_aborted")
             return reset_booking_slots()
         lang = language(tracker)

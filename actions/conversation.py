@@ -5,13 +5,15 @@ from __future__ import annotations
 from typing import Any
 
 from rasa_sdk import Tracker
-from rasa_sdk.events import EventType
+from rasa_sdk.events import EventType, FollowupAction
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.common import SafeAction, actions_this_turn, language
+from actions.common import SafeAction, actions_this_turn, entity_values, language, latest_intent, latest_text
 from actions.handoff import hand_over
 from bot import i18n
-from bot.intents import GUARDED_INTENTS
+from bot.catalog import recognise_services
+from bot.db.session import session_scope
+from bot.intents import PERSONAL_DATA_INTENTS
 
 FALLBACK_ACTION = "action_fallback"
 
@@ -34,6 +36,11 @@ def misunderstandings_in_a_row(tracker: Tracker) -> int:
     return count
 
 
+def names_a_job(tracker: Tracker) -> bool:
+    with session_scope() as session:
+        return bool(recognise_services(session, entity_values(tracker, "service_type"), latest_text(tracker)))
+
+
 def held_back_guess(tracker: Tracker) -> str | None:
     """The guarded intent (personal data, bookings) the fallback classifier held back, when the
     model's own first choice was one with at least the ordinary threshold's confidence."""
@@ -42,8 +49,9 @@ def held_back_guess(tracker: Tracker) -> str | None:
         return None
     ranking = [r for r in message.get("intent_ranking") or [] if r.get("name") != "nlu_fallback"]
     fallback = float((message.get("intent") or {}).get("confidence") or 1.0)  # = the threshold
-    if ranking and ranking[0].get("name") in GUARDED_INTENTS and float(ranking[0].get("confidence") or 0) >= fallback:
-        return str(ranking[0]["name"])
+    top = ranking[0] if ranking else {}
+    if top.get("name") in PERSONAL_DATA_INTENTS and float(top.get("confidence") or 0) >= fallback:
+        return str(top["name"])
     return None
 
 
@@ -82,6 +90,8 @@ class ActionFallback(SafeAction):
     ) -> list[EventType]:
         if actions_this_turn(tracker):
             return []
+        if latest_intent(tracker) == "inform" and names_a_job(tracker):
+            return [FollowupAction("booking_form")]   # "tyre change on monday": a booking, not noise
         guess = held_back_guess(tracker)
         if guess is not None:
             buttons = clarify_buttons(guess, language(tracker))

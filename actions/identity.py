@@ -173,7 +173,10 @@ class ActionAfterIdentification(SafeAction):
         if stopped_form(tracker):
             return say_stopped(dispatcher, tracker) + events
         if customer_id(tracker) is None:
-            dispatcher.utter_message(response="utter_anything_else")
+            if tracker.get_slot("otp_code") == "declined":
+                dispatcher.utter_message(response="utter_stopped_identify_form")
+            else:
+                dispatcher.utter_message(response="utter_anything_else")
             return events
         action = find_action(pending) if pending else None
         if action is None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from rasa_sdk import Tracker
@@ -10,10 +11,13 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions.common import SafeAction, customer_id, entity_values, language, latest_text, now
 from actions.identity import ask_identity_first
+from actions.time_choice import services_for_time
 from bot import catalog, i18n
 from bot.billing import relevant_invoice
 from bot.booking import services_by_code
 from bot.db.session import session_scope
+
+PAYING = re.compile(r"\b(?:betal\w*|pay\w*|paid)\b", re.IGNORECASE)
 
 
 class ActionPrice(SafeAction):
@@ -28,8 +32,8 @@ class ActionPrice(SafeAction):
             codes = catalog.recognise_services(
                 session, entity_values(tracker, "service_type"), latest_text(tracker)
             )
-            # "hva koster det?" while booking: the price of the jobs being booked.
-            codes = codes or list(tracker.get_slot("service_types") or [])
+            # "hva koster det?" while booking or moving: the price of those jobs.
+            codes = codes or services_for_time(session, tracker)
             services = services_by_code(session, codes)
             if not services:
                 dispatcher.utter_message(response="utter_price_list", price_list=catalog.price_list(session, lang))
@@ -37,7 +41,7 @@ class ActionPrice(SafeAction):
             for service in services:
                 dispatcher.utter_message(
                     response="utter_price",
-                    service=catalog.service_name(service, lang),
+                    service=i18n.sentence_start(catalog.service_name(service, lang)),
                     price=i18n.format_price(service.price_nok, lang),
                     duration=i18n.format_duration(service.duration_min, lang),
                 )
@@ -83,7 +87,11 @@ class ActionInvoice(SafeAction):
     ) -> list[EventType]:
         lang = language(tracker)
         cid = customer_id(tracker)
-        asks_payment = bool(entity_values(tracker, "payment_method"))
+        # "kan jeg betale med Vipps?" asks how to pay; "vis meg fakturaen min" (where "faktura" is
+        # also a payment method) asks for the customer's own invoice.
+        methods = entity_values(tracker, "payment_method")
+        paying = bool(PAYING.search(latest_text(tracker)))
+        asks_payment = bool(methods) and (paying or any(m != "invoice" for m in methods))
         if cid is None and asks_payment:
             with session_scope() as session:
                 dispatcher.utter_message(

@@ -9,9 +9,9 @@ from rasa_sdk import FormValidationAction, Tracker
 from rasa_sdk.events import EventType, FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.common import SafeAction, customer_id, language, now
+from actions.common import SafeAction, customer_id, language, latest_intent, latest_text, now
 from actions.identity import IdentityValidation, ask_identity_first, identity_first, identity_needed
-from actions.repair import ConversationRepair, reasking, say_stopped, stopped_form
+from actions.repair import ConversationRepair, reasking, say_declined, say_stopped, stopped_form, yes_or_no
 from actions.time_choice import TimeValidation
 from bot import booking, i18n
 from bot.catalog import payment_options, service_names
@@ -89,6 +89,15 @@ class ValidateCancelForm(ConversationRepair, IdentityValidation, FormValidationA
     def answers_question(self, tracker: Tracker, requested: str) -> bool:
         return self.identity_answers(tracker, requested)
 
+    async def extract_cancel_confirmed(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> dict[str, Any]:
+        """Yes or no to "cancel X on DAY?"; typing the button's own words ("ja avboka") is a yes."""
+        if tracker.get_slot("requested_slot") != "cancel_confirmed":
+            return {}
+        intent = "affirm" if latest_intent(tracker) == "cancel_booking" else latest_intent(tracker)
+        return yes_or_no(intent, False, "cancel_confirmed", latest_text(tracker))
+
     async def required_slots(
         self, domain_slots: list[str], dispatcher: CollectingDispatcher, tracker: Tracker,
         domain: dict[str, Any],
@@ -130,6 +139,7 @@ class ActionCancelBooking(SafeAction):
         if stopped_form(tracker):
             return say_stopped(dispatcher, tracker) + reset_manage_slots()
         if cid is None:
+            say_declined(dispatcher, tracker, "cancel_form")
             return reset_manage_slots()
         lang = language(tracker)
         with session_scope() as session:
@@ -155,6 +165,9 @@ class ValidateRescheduleForm(ConversationRepair, IdentityValidation, TimeValidat
     def answers_question(self, tracker: Tracker, requested: str) -> bool:
         return self.time_answers(tracker, requested) or self.identity_answers(tracker, requested)
 
+    def skip_values(self, dispatcher: CollectingDispatcher, tracker: Tracker, requested: str) -> dict[str, Any] | None:
+        return self.skip_time(dispatcher, tracker) if requested == "booking_time" else None
+
     async def required_slots(
         self, domain_slots: list[str], dispatcher: CollectingDispatcher, tracker: Tracker,
         domain: dict[str, Any],
@@ -175,6 +188,7 @@ class ActionRescheduleBooking(SafeAction):
         if stopped_form(tracker):
             return say_stopped(dispatcher, tracker) + reset_manage_slots()
         if cid is None:
+            say_declined(dispatcher, tracker, "reschedule_form")
             return reset_manage_slots()
         lang = language(tracker)
         wanted = tracker.get_slot("booking_time")

@@ -26,12 +26,14 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions.common import SafeAction, find_action, latest_intent
 from bot import repair
+from bot.lang import is_gibberish
 
 log = logging.getLogger(__name__)
 
 FORM_STOPPED = "form_stopped"     # the name of the form the customer stopped
 REASK = "repair_reask"            # the open question is asked again: in short form
 MISSES = "repair_misses"          # off-topic or not understood in a row inside a form
+DIGRESSION_MESSAGES = 2           # a digression's answer inside a form; then the open question
 
 # The answer of a digression, by intent: an action (run inline) or a response.
 _ANSWERS = {
@@ -128,12 +130,24 @@ async def answer_inline(dispatcher: CollectingDispatcher, tracker: Tracker, doma
     if action is None:
         log.warning("no action %s for a digression", answer)
         return []
+    before = len(dispatcher.messages)
     events = await action.run(dispatcher, tracker, domain)
+    # Inside a form the answer is short: at most DIGRESSION_MESSAGES messages before the question again.
+    del dispatcher.messages[before + DIGRESSION_MESSAGES:]
     needs_identity = any(e.get("event") == "followup" for e in events)
     kept = [e for e in events if e.get("event") != "followup" and e.get("name") != "pending_action"]
     if needs_identity:
         dispatcher.utter_message(response="utter_repair_needs_identity")
     return kept
+
+
+def yes_or_no(intent: str | None, correcting: bool, slot: str, text: str = "") -> dict[str, Any]:
+    """A yes or no answer to a yes/no question; nothing for a "no" (or "yes") that corrects the
+    booking instead ("nei, torsdag passer bedre": the new day is the answer), and nothing for
+    keyboard mashing, whatever the model made of it."""
+    if intent not in ("affirm", "deny") or correcting or is_gibberish(text):
+        return {}
+    return {slot: intent == "affirm"}
 
 
 def stopped_form(tracker: Tracker) -> str | None:
@@ -145,6 +159,13 @@ def say_stopped(dispatcher: CollectingDispatcher, tracker: Tracker) -> list[Even
     form = stopped_form(tracker) or "nothing"
     dispatcher.utter_message(response=f"utter_stopped_{form}")
     return [SlotSet(FORM_STOPPED, None), SlotSet(REASK, None), SlotSet(MISSES, None)]
+
+
+def say_declined(dispatcher: CollectingDispatcher, tracker: Tracker, form: str) -> None:
+    """A customer who would not identify ("nei", "skit samma" at the phone or code question)
+    stopped the form: the same one sentence as any stop (too many wrong codes are said already)."""
+    if tracker.get_slot("otp_code") == "declined":
+        dispatcher.utter_message(response=f"utter_stopped_{form}")
 
 
 def reasking(tracker: Tracker) -> bool:

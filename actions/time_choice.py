@@ -45,7 +45,7 @@ def decode_wish(value: str | None) -> tuple[datetime | None, bool]:
 def services_for_time(session: Session, tracker: Tracker) -> list[str]:
     """The jobs a time is being chosen for: those being booked, or those of the booking
     being moved."""
-    if tracker.active_loop_name == "reschedule_form":
+    if tracker.active_loop_name in ("reschedule_form", "cancel_form"):
         cid = customer_id(tracker)
         record = booking.next_changeable_booking(session, cid, now()) if cid else None
         return [item.service_code for item in record.items] if record else []
@@ -65,6 +65,18 @@ class TimeValidation:
             return False
         text = latest_text(tracker)
         return bool(entity_values(tracker, "slot_choice")) or looks_like_when(text, language(tracker), now())
+
+    def skip_time(self, dispatcher: CollectingDispatcher, tracker: Tracker) -> dict[str, Any] | None:
+        """"Any time is fine": the first of the offered times, said so (None: none was offered)."""
+        offered = list(tracker.get_slot("offered_times") or [])
+        if not offered:
+            return None
+        values = self.validate_booking_time(f"at:{offered[0]}", dispatcher, tracker, {})
+        if values.get("booking_time"):
+            dispatcher.utter_message(
+                response="utter_skip_time",
+                when=i18n.format_datetime(datetime.fromisoformat(values["booking_time"]), language(tracker)))
+        return values
 
     async def extract_booking_time(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]

@@ -95,6 +95,11 @@ def format_date(day: date, lang: str | None, year: bool = False) -> str:
     return f"{text} {day.year}" if year else text
 
 
+def sentence_start(text: str) -> str:
+    """The text as the start of a sentence: its first letter upper case, the rest as it is."""
+    return text[:1].upper() + text[1:]
+
+
 def in_sentence(name: str) -> str:
     """A catalog title used mid-sentence: "Lakkbehandling til halv pris" -> "lakkbehandling ..."
     (acronyms such as "EU-kontroll" keep their capitals)."""

@@ -25,7 +25,8 @@ How a message is judged:
   close nb/sv cases, where lingua's scores for short messages are often near 50/50. When
   they all point to one language, lingua only has to not rule it out
   (MARKER_CONFIDENCE_FLOOR); when they point to several, lingua's choice must be among
-  them; without markers, lingua must be confident (CONFIDENCE_THRESHOLD).
+  them; without markers, lingua must be confident (CONFIDENCE_THRESHOLD) about at least
+  MIN_WORDS_WITHOUT_MARKERS words.
 """
 
 from __future__ import annotations
@@ -47,6 +48,8 @@ MAX_CHARS = 1000
 # little to tell nb from sv reliably: "ok", "ja", "hei", "1234", "+47 912 34 567".
 MIN_LETTERS = 5
 MIN_WORDS = 2
+# Without a marker word, two words are too little as well: "no loaner" came out as "nb".
+MIN_WORDS_WITHOUT_MARKERS = 3
 # lingua's summed confidence for the winning language when no marker word helps. Chosen on
 # ~260 nb/sv/en chat sentences plus the 649 nb NLU examples: at 0.6 a few Norwegian
 # greetings ("vi sees", "hallo hallo") came out as English; at 0.65 none was wrong.
@@ -69,7 +72,7 @@ _MARKER_WORDS: dict[str, frozenset[str]] = {
     "en": frozenset(
         "the you your my is are am what how when where can want please thanks thank and it do "
         "does have need that this there with about would could should will hello hi hey yes "
-        "not don't i'd i'm it's".split()
+        "not don't i'd i'm it's good morning tomorrow today tonight evening afternoon".split()
     ),
 }
 _MARKER_LETTERS: dict[str, str] = {"nb": "æø", "sv": "äö"}
@@ -109,6 +112,18 @@ def _words(text: str) -> list[str]:
     return _WORD.findall(cleaned.lower())
 
 
+def _names(text: str) -> set[str]:
+    """Capitalised words inside a sentence, in lower case: names ("Strømsveien", "Tromsø",
+    "Göteborg"), whose letters say nothing about the language around them."""
+    raw = text[:MAX_CHARS]
+    names = set()
+    for match in _WORD.finditer(raw):
+        before = raw[:match.start()].rstrip()
+        if match.group(0)[0].isupper() and before and before[-1] not in ".!?:;\n•-–(\"'«":
+            names.add(match.group(0).lower())
+    return names
+
+
 def looks_like_words(words: list[str]) -> bool:
     """False when most words of three or more letters have no vowel or repeat a letter thrice."""
     long_words = [w for w in words if len(w) >= 3]
@@ -118,13 +133,15 @@ def looks_like_words(words: list[str]) -> bool:
     return odd * 2 < len(long_words)
 
 
-def _marker_languages(words: list[str]) -> set[str]:
-    """The languages that some word of the message can only belong to."""
+def _marker_languages(words: list[str], names: set[str] | None = None) -> set[str]:
+    """The languages that some word of the message can only belong to (a name's letters excepted)."""
     found: set[str] = set()
     for word in words:
         for code, markers in _MARKER_WORDS.items():
             if word in markers:
                 found.add(code)
+        if names and word in names:
+            continue
         for code, letters in _MARKER_LETTERS.items():
             if any(letter in word for letter in letters):
                 found.add(code)
@@ -152,14 +169,26 @@ def detect_language_with_confidence(text: str) -> tuple[str, float] | None:
     if not scores:
         return None
     best = max(scores, key=lambda code: scores[code])
-    markers = _marker_languages(words)
+    markers = _marker_languages(words, _names(text))
     if len(markers) == 1:
         (marked,) = markers
         confidence = scores.get(marked, 0.0)
         return (marked, confidence) if confidence >= MARKER_CONFIDENCE_FLOOR else None
     if markers and best not in markers:
         return None
+    if not markers and len(words) < MIN_WORDS_WITHOUT_MARKERS:
+        return None
     return (best, scores[best]) if scores[best] >= CONFIDENCE_THRESHOLD else None
+
+
+def is_gibberish(text: str) -> bool:
+    """Keyboard mashing ("jkjkjk lölölö", "sdfkj sdfkjh"): no answer to a question."""
+    return isinstance(text, str) and not looks_like_words(_words(text))
+
+
+def has_marker_words(text: str) -> bool:
+    """Whether some word of the message belongs to only one of nb, sv and en."""
+    return isinstance(text, str) and bool(_marker_languages(_words(text)))
 
 
 def detect_language(text: str) -> str | None:

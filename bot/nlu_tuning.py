@@ -12,7 +12,8 @@ parses the held-out part, and searches the four numbers:
    false-accept rate (both in [0, 1], so one point of F1 weighs one point of false accepts);
 2. for the guarded intents, the bar (`guarded_threshold`, `guarded_margin`) that maximises
    right guarded answers minus `WRONG_GUARDED_COST` times wrong ones (a held-out message, off-topic
-   or of another intent, taken as a guarded intent). A guarded intent below its bar is not lost:
+   or of another intent, taken as a guarded intent), with a margin of at least `MIN_GUARDED_MARGIN`
+   (a guess that barely beats the runner-up is never acted on). A guarded intent below its bar is not lost:
    the fallback asks the customer to confirm it ("Do you mean: show the data we store about you?"),
    so a wrong accept (data shown, a change made) costs far more than a confirmation question.
 The result is written into config.yml. tests/nlu_heldout is not used here: it stays the
@@ -41,7 +42,9 @@ WRONG_GUARDED_COST = 3.0
 _GRID_THRESHOLD = [round(0.2 + 0.05 * i, 2) for i in range(13)]          # 0.20 .. 0.80
 _GRID_AMBIGUITY = [round(0.025 * i, 3) for i in range(9)]                # 0 .. 0.20
 _GRID_GUARDED = [round(0.3 + 0.05 * i, 2) for i in range(14)]            # 0.30 .. 0.95
-_GRID_MARGIN = [round(0.05 * i, 2) for i in range(13)]                   # 0 .. 0.60
+# A guarded intent never fires on a low-margin guess: the margin is searched from 0.2 up (a rule, not tuned).
+MIN_GUARDED_MARGIN = 0.2
+_GRID_MARGIN = [round(MIN_GUARDED_MARGIN + 0.05 * i, 2) for i in range(9)]   # 0.20 .. 0.60
 
 
 @dataclass(frozen=True)

@@ -41,6 +41,20 @@ def today() -> date:
     return NOW.date()
 
 
+def roomy_workshop(session: Session) -> None:
+    """Twenty times the calendar's places and twenty more loaner cars: the shared stack serves
+    many dialogs that book, and none of them may find its day full because of another one."""
+    from sqlalchemy import select, update  # noqa: PLC0415
+
+    from bot.db.models import CalendarTemplate, LoanerCar, WorkshopSlot  # noqa: PLC0415
+
+    session.execute(update(CalendarTemplate).values(capacity=CalendarTemplate.capacity * 20))
+    session.execute(update(WorkshopSlot).values(capacity=WorkshopSlot.capacity * 20))
+    first = session.execute(select(LoanerCar)).scalars().first()
+    session.add_all(LoanerCar(registration=f"TS{n:05d}", model="Skoda Enyaq", location_id=first.location_id)
+                    for n in range(20))
+
+
 @pytest.fixture(scope="session")
 def shared_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
     """One running Rasa server and action server for the end-to-end modules that need nothing
@@ -50,7 +64,7 @@ def shared_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
     from tests.servers import free_port, seeded_database  # noqa: PLC0415
 
     work = tmp_path_factory.mktemp("shared-stack")
-    url = seeded_database(work)
+    url = seeded_database(work, roomy_workshop)
     running = start_stack(free_port(), free_port(), latest_model(), work,
                           extra_env={"DATABASE_URL": url, "BOT_ENV": "dev"}, timeout=600)
     running.db_url = url  # type: ignore[attr-defined]

@@ -132,3 +132,15 @@ def test_intents_that_show_or_change_personal_data_need_a_clear_margin(intent, c
     message = predicted(intent, confidence, second)
     guard().process([message])
     assert message.get(INTENT)["name"] == result
+
+
+def test_the_config_guards_exactly_the_intents_the_assistant_treats_as_personal_or_confirming() -> None:
+    import yaml
+
+    from bot.config import PROJECT_ROOT
+    from bot.intents import GUARDED_INTENTS
+
+    config = yaml.safe_load((PROJECT_ROOT / "config.yml").read_text(encoding="utf-8"))
+    (entry,) = [e for e in config["pipeline"] if e["name"].endswith("GuardedFallbackClassifier")]
+    assert set(entry["guarded_intents"]) == set(GUARDED_INTENTS)
+    assert {"affirm", "deny", "show_my_data", "delete_my_data"} <= set(GUARDED_INTENTS)

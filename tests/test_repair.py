@@ -300,3 +300,65 @@ def test_the_loop_guard_ends_a_turn_that_repeats_itself(actions, listen) -> None
 
 def test_a_date_in_the_future_is_used_for_the_skip_test() -> None:
     assert datetime(2026, 11, 25, 9) > NOW
+
+
+async def test_no_loaner_named_in_the_answer_is_a_no(db_url) -> None:
+    for text in ("i don't need a loaner car", "no loaner car thanks", "jeg trenger ikke lånebil"):
+        events, _ = await run(ValidateBookingForm(), booking_turn(
+            text, "request_loaner_car", "loaner_car", booking_time="2026-11-25T09:00:00"))
+        assert slots_set(events)["loaner_car"] is False, text
+
+
+async def test_any_time_is_fine_when_moving_takes_the_first_free_time(db_url, session) -> None:
+    booking.book(session, 6, ["wash"], datetime(2026, 11, 27, 9), NOW, channel="rest")
+    session.commit()
+    trk = tracker("demo-en", "doesn't matter, any time is fine", "skip", slots={
+        "customer_id": "6", "language": "en", "requested_slot": "booking_time",
+        "offered_times": ["2026-11-26T10:00:00", "2026-11-26T11:00:00"]}, active_loop="reschedule_form")
+    events, dispatcher = await run(ValidateRescheduleForm(), trk)
+    assert responses(dispatcher) == ["utter_skip_time"]
+    assert slots_set(events)["booking_time"] == "2026-11-26T10:00:00"
+
+
+async def test_a_job_and_a_day_outside_a_form_start_a_booking_not_a_fallback(db_url) -> None:
+    trk = tracker("demo-en", "tyre change on monday", "inform", [entity("service_type", "tyre_change")])
+    events, dispatcher = await run(ActionFallback(), trk)
+    assert dispatcher.messages == []
+    assert events == [{"event": "followup", "timestamp": None, "name": "booking_form"}]
+
+
+async def test_a_long_answer_inside_a_form_is_cut_to_two_messages_before_the_question(db_url) -> None:
+    events, dispatcher = await run(ValidateBookingForm(), booking_turn(
+        "hva bør jeg gjøre med bilen før vinteren?", "ask_recommendation", "service_types", service_types=None))
+    assert 1 <= len(dispatcher.messages) <= 2
+    assert slots_set(events)["requested_slot"] == "service_types"
+
+
+def cancel_turn(text: str, intent: str):
+    return tracker("demo-sv", text, intent, slots={"customer_id": "5", "language": "sv",
+                                                   "requested_slot": "cancel_confirmed"}, active_loop="cancel_form")
+
+
+async def test_keyboard_mashing_never_answers_yes_or_no(db_url) -> None:
+    for intent in ("affirm", "deny"):
+        events, dispatcher = await run(ValidateCancelForm(), cancel_turn("jkjkjk lölölö", intent))
+        assert "cancel_confirmed" not in slots_set(events)
+        assert responses(dispatcher) == ["utter_repair_not_understood"]
+
+
+async def test_typing_the_buttons_words_is_a_yes(db_url) -> None:
+    events, _ = await run(ValidateCancelForm(), cancel_turn("ja avboka", "cancel_booking"))
+    assert slots_set(events)["cancel_confirmed"] is True
+
+
+async def test_no_loaner_after_all_at_the_summary(db_url) -> None:
+    events, _ = await run(ValidateBookingForm(), booking_turn(
+        "fast jag vill inte ha lånebil ändå", "nlu_fallback", "booking_confirmed",
+        booking_time="2026-11-25T09:00:00", loaner_car=True))
+    assert slots_set(events)["loaner_car"] is False
+
+
+async def test_another_day_the_model_did_not_understand_is_still_a_correction(db_url) -> None:
+    events, _ = await run(ValidateBookingForm(), booking_turn(
+        "kan vi ta det på fredag istället", "nlu_fallback", "loaner_car", booking_time="2026-11-25T09:00:00"))
+    assert slots_set(events)["time_wish"].startswith("2026-11-27")

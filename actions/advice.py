@@ -19,6 +19,9 @@ from bot.db.session import session_scope
 from bot.strategy.engine import suggest
 from bot.strategy.facts import load_facts
 
+# The tyre advice names the car's region; a car without one is advised for "your area".
+YOUR_AREA = {"nb": "ditt område", "sv": "ditt område", "en": "your area"}
+
 
 class ActionRecommend(SafeAction):
     def name(self) -> str:
@@ -38,7 +41,7 @@ class ActionRecommend(SafeAction):
                 if cid is not None
                 else None
             )
-            if vehicle is not None and vehicle.home_region:
+            if vehicle is not None:
                 due = service_due(session, vehicle, today, use_telemetry="usage" in facts.choice.data_allowed)
                 messages.append({
                     "response": "utter_recommendation_service_due", "model": due.vehicle,
@@ -47,7 +50,7 @@ class ActionRecommend(SafeAction):
                 })
                 season = tyre_season(session, vehicle.home_region, vehicle.tyre_season, today)
                 messages.append({
-                    "response": f"utter_tyre_{season.status}", "region": season.region,
+                    "response": f"utter_tyre_{season.status}", "region": season.region or YOUR_AREA[lang],
                     "start": i18n.format_day_month(season.winter_from, lang),
                     "end": i18n.format_day_month(season.winter_until, lang),
                 })

@@ -139,12 +139,15 @@ def write_results(results: list[Result], out: Path) -> None:
 
 def run(args: argparse.Namespace) -> int:
     items = heldout_items(Path(args.heldout))
+    if args.no_train and not args.model:
+        print("--no-train needs at least one --model NAME=PATH")
+        return 2
     if not items:
         print(f"no held-out messages under {args.heldout}")
         return 2
     work = VAR_DIR / "bench" / "nlu"
     logs = work / "logs"
-    setups: list[tuple[str, Path | None, Path | None]] = [
+    setups: list[tuple[str, Path | None, Path | None]] = [] if args.no_train else [
         ("ours", Path(args.config), None), ("baseline", Path(args.baseline_config), None)]
     for spec in args.model or []:
         name, _, path = spec.partition("=")
@@ -175,4 +178,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--heldout", default=str(HELDOUT_DIR), help="nlu: held-out messages (never trained on)")
     parser.add_argument("--model", action="append", metavar="NAME=PATH",
                         help="nlu: also score this trained model (repeatable)")
+    parser.add_argument("--no-train", action="store_true",
+                        help="nlu: score only the --model models (e.g. to measure latency again on an idle machine)")
     parser.add_argument("--nlu-out", default=str(PROJECT_ROOT / "results" / "nlu-bench"), help="nlu: results folder")

@@ -124,3 +124,24 @@ def test_heldout_scores_count_rejected_in_domain_messages_as_errors_and_fallback
     assert scores.f1["nb"] == pytest.approx(0.5) and scores.in_domain["all"] == 2
     assert scores.false_accepts == {"all": pytest.approx(1 / 3, abs=1e-4), "nb": 0.0, "en": 0.5}
     assert scores.confident_false_accepts["en"] == 0.5
+
+
+def test_the_benchmark_table_shows_both_setups_side_by_side(tmp_path: Path) -> None:
+    import json
+
+    from bot.bench_nlu import Result, table, write_results
+
+    items = [Item("er bilen klar", "booking_status", "nb"), Item("spill musikk", "out_of_scope", "nb")]
+    ours = Result("ours", [Prediction(items[0], "booking_status", 0.9), Prediction(items[1], "out_of_scope", 0.8)],
+                  [10.0, 20.0], 900.0, 9.5, 100.0)
+    base = Result("baseline", [Prediction(items[0], "nlu_fallback", 0.3), Prediction(items[1], "booking_status", 0.9)],
+                  [5.0, 6.0], 850.0, 9.0, 90.0)
+    for r in (ours, base):
+        r.scores = score(r.predictions)
+    text = table([ours, base])
+    assert "ours" in text.splitlines()[0] and "baseline" in text.splitlines()[0]
+    fa = next(line for line in text.splitlines() if line.startswith("out-of-scope false accepts (all)"))
+    assert fa.split()[-4:] == ["0.0", "%", "100.0", "%"]
+    write_results([ours, base], tmp_path)
+    summary = json.loads((tmp_path / "summary.json").read_text())
+    assert summary["baseline"]["false_accepts"]["nb"] == 1.0 and summary["ours"]["f1"]["nb"] == 1.0

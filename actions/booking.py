@@ -99,6 +99,16 @@ class ValidateBookingForm(ConversationRepair, IdentityValidation, TimeValidation
     def name(self) -> str:
         return "validate_booking_form"
 
+    def overrides_pattern(self, tracker: Tracker, pattern: str) -> bool:
+        """"fjern vasken" / "drop the wash" (read as stop) removes a job when others stay."""
+        if pattern != repair.CANCEL:
+            return False
+        text = latest_text(tracker)
+        with session_scope() as session:
+            negative = {code for code, start in service_mentions(session, text) if repair.negated(text, start)}
+        booked = set(tracker.get_slot("service_types") or [])
+        return bool(negative & booked) and bool(booked - negative)
+
     def answers_question(self, tracker: Tracker, requested: str) -> bool:
         if self.corrects(tracker):
             return True   # "kan vi ta det på fredag istället", read as not understood: a correction
@@ -204,7 +214,8 @@ class ValidateBookingForm(ConversationRepair, IdentityValidation, TimeValidation
             negative = [code for code, start in service_mentions(session, text) if repair.negated(text, start)]
         if requested and intent == "deny" and not found:
             return {"booking_confirmed": False}
-        if not requested and intent not in ("book_service", "inform", "deny", "affirm", "nlu_fallback"):
+        if not requested and intent not in ("book_service", "inform", "deny", "affirm", "nlu_fallback", "stop",
+                                            "cancel_booking"):
             return {}
         if not found:
             return {"service_types": None} if requested else {}

@@ -38,7 +38,7 @@ GAVE_UP = ("declined", "failed")
 # Intents that leave the question unanswered: another policy handles them.
 INTERRUPTIONS = {
     "request_human", "complain", "bot_challenge", "ask_opening_hours", "ask_location",
-    "ask_price", "goodbye", "greet", "out_of_scope",
+    "ask_price", "goodbye", "greet",
 }
 
 
@@ -107,7 +107,7 @@ class IdentityValidation:
             return {"otp_code": "declined"}
         return {"otp_code": latest_text(tracker)}
 
-    def validate_otp_code(
+    async def validate_otp_code(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> dict[str, Any]:
         if value in GAVE_UP:
@@ -120,24 +120,44 @@ class IdentityValidation:
             result = verify_code(
                 session, conversation_key(tracker), code, now(), channel(tracker), tracker.sender_id
             )
+            verified: dict[str, Any] | None = None
             if result.status == "ok" and result.customer_id is not None:
                 customer = session.get(Customer, result.customer_id)
                 if result.new_customer:
                     dispatcher.utter_message(response="utter_identified_new")
                 else:
                     dispatcher.utter_message(response="utter_identified", customer_name=result.first_name or "")
-                return {
+                verified = {
                     "otp_code": "verified",
                     "customer_id": str(result.customer_id),
                     "customer_name": result.first_name,
                     "strategy": customer_strategy(customer),
                 }
-            if result.status == "wrong":
+            elif result.status == "wrong":
                 dispatcher.utter_message(response="utter_otp_wrong", attempts_left=result.attempts_left)
                 return {"otp_code": None}
-            record_request(session, conversation_key(tracker), "identification", language(tracker))
+            else:
+                record_request(session, conversation_key(tracker), "identification", language(tracker))
+        if verified is not None:
+            return {**verified, **await answer_promised(dispatcher, tracker, domain, verified)}
         dispatcher.utter_message(response="utter_otp_locked")
         return {"otp_code": "failed"}
+
+
+async def answer_promised(dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any],
+                          verified: dict[str, Any]) -> dict[str, Any]:
+    """A question asked during another form that needed the customer's identity ("Det kan jeg
+    svare på så snart jeg vet hvem du er") is answered right after the code, inside that form."""
+    pending = tracker.get_slot("pending_action")
+    if tracker.active_loop_name in (None, "identify_form") or not pending:
+        return {}
+    action = find_action(pending)
+    if action is None:
+        return {"pending_action": None}
+    tracker.slots.update(verified)
+    events = await action.run(dispatcher, tracker, domain)
+    return {"pending_action": None, **{e["name"]: e.get("value") for e in events
+                                       if e.get("event") == "slot" and e.get("name") != "pending_action"}}
 
 
 class ValidateIdentifyForm(ConversationRepair, IdentityValidation, FormValidationAction):

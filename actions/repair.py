@@ -24,7 +24,7 @@ from rasa_sdk import Tracker
 from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.common import SafeAction, find_action, latest_intent
+from actions.common import SafeAction, find_action, latest_intent, latest_text
 from bot import repair
 from bot.lang import is_gibberish
 
@@ -64,8 +64,12 @@ class ConversationRepair:
         requested = tracker.get_slot("requested_slot")
         form = self.form_name()  # type: ignore[attr-defined]
         pattern = repair.classify(latest_intent(tracker), form) if requested else None
+        if requested and is_gibberish(latest_text(tracker)):
+            pattern = repair.NOT_UNDERSTOOD   # "jhgjhg" is no greeting, whatever the model made of it
         if pattern in (repair.OFF_TOPIC, repair.NOT_UNDERSTOOD) and self.answers_question(tracker, requested):
             pattern = None   # "kl 14" read as not understood is still a time; the form takes it
+        if pattern is not None and self.overrides_pattern(tracker, pattern):
+            pattern = None   # the form reads it as a correction
         if pattern is None:
             slots = await self.required_slots(self.domain_slots(domain), dispatcher, tracker, domain)  # type: ignore[attr-defined]
             events = await super().run(dispatcher, tracker, domain)  # type: ignore[misc]
@@ -91,6 +95,10 @@ class ConversationRepair:
     def answers_question(self, tracker: Tracker, requested: str) -> bool:
         """Whether the message can be an answer to `requested` whatever the NLU made of it
         (forms override: a time, a phone number, a code)."""
+        return False
+
+    def overrides_pattern(self, tracker: Tracker, pattern: str) -> bool:
+        """Whether the form reads this message its own way despite the pattern (forms override)."""
         return False
 
     def not_understood(self, dispatcher: CollectingDispatcher, tracker: Tracker, requested: str,
@@ -138,6 +146,8 @@ async def answer_inline(dispatcher: CollectingDispatcher, tracker: Tracker, doma
     kept = [e for e in events if e.get("event") != "followup" and e.get("name") != "pending_action"]
     if needs_identity:
         dispatcher.utter_message(response="utter_repair_needs_identity")
+        if tracker.active_loop_name != "identify_form":   # there, pending_action is the first request
+            kept.append(SlotSet("pending_action", answer))   # answered once the code is right
     return kept
 
 

@@ -15,6 +15,7 @@ from bot.profile import customer_language, customer_strategy, find_customer
 
 class ActionSessionStart(SafeAction):
     hand_over_on_error = False  # a new session must start, not wait for a person
+    may_repeat_in_turn = True   # a session start that failed (action server down) runs again
 
     def name(self) -> str:
         return "action_session_start"

@@ -28,6 +28,7 @@ from rasa.engine.recipes.default_recipe import DefaultV1Recipe
 from rasa.engine.storage.resource import Resource
 from rasa.engine.storage.storage import ModelStorage
 from rasa.nlu.featurizers.dense_featurizer.dense_featurizer import DenseFeaturizer
+from rasa.nlu.constants import TOKENS_NAMES
 from rasa.shared.nlu.constants import TEXT
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
@@ -43,6 +44,13 @@ def _cache_dir() -> Path | None:
     if setting.lower() == "off":
         return None
     return Path(setting) if setting else VAR_DIR / "cache" / "encoder"
+
+
+def _has_words(message: Message) -> bool:
+    """A text with at least one token: DIET cannot take a sentence vector for an empty text
+    (no tokens), which then keeps only its sparse features, as before this featurizer."""
+    text = message.get(TEXT)
+    return isinstance(text, str) and bool(text.strip()) and bool(message.get(TOKENS_NAMES[TEXT]))
 
 
 @DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.MESSAGE_FEATURIZER, is_trainable=False)
@@ -82,12 +90,12 @@ class SentenceEncoderFeaturizer(DenseFeaturizer, GraphComponent):
 
     def process(self, messages: list[Message]) -> list[Message]:
         """Features for incoming messages (one at a time in a running server)."""
-        self._featurize([m for m in messages if isinstance(m.get(TEXT), str)])
+        self._featurize([m for m in messages if _has_words(m)])
         return messages
 
     def process_training_data(self, training_data: TrainingData) -> TrainingData:
         """Features for every training example with a text, encoded in one batch on every core."""
-        examples = [m for m in training_data.training_examples if isinstance(m.get(TEXT), str) and m.get(TEXT)]
+        examples = [m for m in training_data.training_examples if _has_words(m)]
         folder = _cache_dir()
         disk = self.encoder.disk_cache(folder) if folder else None
         self._featurize(examples, threads=os.cpu_count() or 1, disk=disk)

@@ -362,3 +362,39 @@ async def test_another_day_the_model_did_not_understand_is_still_a_correction(db
     events, _ = await run(ValidateBookingForm(), booking_turn(
         "kan vi ta det på fredag istället", "nlu_fallback", "loaner_car", booking_time="2026-11-25T09:00:00"))
     assert slots_set(events)["time_wish"].startswith("2026-11-27")
+
+
+async def test_removing_one_of_the_jobs_is_a_correction_not_a_stop(db_url) -> None:
+    events, dispatcher = await run(ValidateBookingForm(), booking_turn(
+        "fjern vasken", "stop", "booking_confirmed", service_types=["eu_control", "wash"],
+        booking_time="2026-11-25T09:00:00", loaner_car=False))
+    slots = slots_set(events)
+    assert slots.get("form_stopped") is None and slots["service_types"] == ["eu_control"]
+    assert "utter_correction_services" in responses(dispatcher)
+
+
+async def test_a_question_that_needed_identity_is_answered_right_after_the_code(db_url, caplog) -> None:
+    import logging
+    import re
+
+    from actions.identity import IdentityValidation  # noqa: F401 - the booking form's identity part
+
+    asked = tracker("guest-9", "er bilen min ferdig?", "booking_status", slots={
+        "language": "nb", "requested_slot": "contact", "service_types": ["wash"]}, active_loop="booking_form")
+    events, dispatcher = await run(ValidateBookingForm(), asked)
+    assert responses(dispatcher) == ["utter_repair_needs_identity"]
+    assert slots_set(events)["pending_action"] == "action_booking_status"
+    contact = tracker("guest-9", "912 34 567", "inform", slots={
+        "language": "nb", "requested_slot": "contact", "service_types": ["wash"],
+        "pending_action": "action_booking_status"}, active_loop="booking_form")
+    with caplog.at_level(logging.INFO):
+        await run(ValidateBookingForm(), contact)
+    code = re.findall(r"one-time code: (\d{6})", caplog.text)[-1]
+    answer = tracker("guest-9", code, "inform", slots={
+        "language": "nb", "requested_slot": "otp_code", "contact": "+4791234567", "service_types": ["wash"],
+        "pending_action": "action_booking_status"}, active_loop="booking_form")
+    events, dispatcher = await run(ValidateBookingForm(), answer)
+    said = responses(dispatcher)
+    assert said[0] == "utter_identified" and any(r.startswith("utter_status_") or r == "utter_no_bookings"
+                                                 for r in said[1:])
+    assert slots_set(events)["pending_action"] is None and slots_set(events)["customer_id"] == "1"

@@ -266,7 +266,7 @@ def project(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return root
 
 
-def corrupt_training_part(root: Path, language: str, count: int = 6) -> list[str]:
+def corrupt_training_part(root: Path, language: str, count: int = 12) -> list[str]:
     """Move the train-side examples of `count` intents in `language` to the next intent (a
     rotation), leaving the held-out examples where they are: the candidate learns wrong labels
     and is measured on right ones."""

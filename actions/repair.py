@@ -33,6 +33,7 @@ log = logging.getLogger(__name__)
 FORM_STOPPED = "form_stopped"     # the name of the form the customer stopped
 REASK = "repair_reask"            # the open question is asked again: in short form
 MISSES = "repair_misses"          # off-topic or not understood in a row inside a form
+OFF_TOPIC_ANSWER_WORDS = 5         # an off-topic guess this short may still be the answer
 DIGRESSION_MESSAGES = 2           # a digression's answer inside a form; then the open question
 
 # The answer of a digression, by intent: an action (run inline) or a response.
@@ -66,8 +67,12 @@ class ConversationRepair:
         pattern = repair.classify(latest_intent(tracker), form) if requested else None
         if requested and is_gibberish(latest_text(tracker)):
             pattern = repair.NOT_UNDERSTOOD   # "jhgjhg" is no greeting, whatever the model made of it
-        if pattern in (repair.OFF_TOPIC, repair.NOT_UNDERSTOOD) and self.answers_question(tracker, requested):
-            pattern = None   # "kl 14" read as not understood is still a time; the form takes it
+        # "kl 14" read as not understood is still a time; the form takes it. Read as off topic, only a
+        # short one is ("hva med neste mandag?"), not "vad blir det för väder imorgon".
+        short = len(latest_text(tracker).split()) <= OFF_TOPIC_ANSWER_WORDS
+        if (pattern == repair.NOT_UNDERSTOOD or pattern == repair.OFF_TOPIC and short) \
+                and self.answers_question(tracker, requested):
+            pattern = None
         if pattern is not None and self.overrides_pattern(tracker, pattern):
             pattern = None   # the form reads it as a correction
         if pattern is None:

@@ -10,7 +10,9 @@ highest priority and as a "no user" prediction (which overrules the others), pre
 - the latest action already ran earlier in this turn (a repeat: stop before a third), or
 - the latest action is the fallback action (after it, only the customer can go on), or
 - `max_actions` actions ran in this turn.
-Otherwise it predicts nothing and the other policies decide. The actions do their part: an
+Otherwise it predicts nothing and the other policies decide; so it does too while the session
+start of the conversation has failed (the action server was down): then Rasa's circuit breaker
+ends the turn and `connectors/recovery.py` makes the next message start the session again. The actions do their part: an
 action predicted a second time in one turn says nothing (`actions.common.SafeAction`).
 """
 
@@ -29,6 +31,8 @@ from rasa.shared.core.domain import Domain
 from rasa.shared.core.events import ActionExecuted, UserUttered
 from rasa.shared.core.generator import TrackerWithCachedStates
 from rasa.shared.core.trackers import DialogueStateTracker
+
+from connectors.recovery import session_start_failed
 
 log = logging.getLogger(__name__)
 
@@ -72,7 +76,10 @@ class LoopGuardPolicy(Policy):
                                      **kwargs: Any) -> PolicyPrediction:
         probabilities = self._default_predictions(domain)
         actions = actions_since_user(tracker)
-        if not should_listen(actions, str(self.config["fallback_action"]), int(self.config["max_actions"])):
+        if not should_listen(actions, str(self.config["fallback_action"]), int(self.config["max_actions"])) \
+                or session_start_failed(tracker):
+            # A session start that failed (action server down) is left to Rasa's circuit breaker,
+            # whose callback (connectors/recovery.py) makes the next message start it again.
             return self._prediction(probabilities)
         log.debug("loop guard: listening after %s", actions)
         probabilities[domain.index_for_action(ACTION_LISTEN_NAME)] = 1.0

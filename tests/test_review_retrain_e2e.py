@@ -22,7 +22,7 @@ from tests.test_review_annotate import add_item, copy_project
 
 pytestmark = pytest.mark.e2e
 
-MESSAGE = "lyser motorlampa, hva gjør jeg"  # the model in models/ (Nov 2026): nlu_fallback, 0.40
+MESSAGE = "motorlampa blinker, hva nå"  # the model in models/ (Dec 2026): out_of_scope, 0.38
 INTENT = "ask_recommendation"
 DIET_EPOCHS = 20
 

@@ -22,6 +22,10 @@ NGINX := /usr/sbin/nginx
 # locust in an environment of its own (bot bench load drives it).
 LOAD_VENV := .venv-load
 LOAD_STAMP := $(LOAD_VENV)/.installed
+# The web server (chat page, desk) in an environment of its own, on a current aiohttp
+# (Rasa 3.6 pins aiohttp<3.10); bot/ has no Rasa import. See bot/web/requirements.txt.
+WEB_VENV := .venv-web
+WEB_STAMP := $(WEB_VENV)/.installed
 # The scale setup's services on this machine, unless set.
 SCALE_DATABASE_URL ?= postgresql://postgres@127.0.0.1:5432/fjordbil
 SCALE_REDIS_URL ?= redis://127.0.0.1:6379/1
@@ -33,7 +37,7 @@ export ACTION_SERVER_TOKEN ?=
 
 TRAINING_INPUTS := $(shell find data -name '*.yml' 2>/dev/null) config.yml domain.yml
 
-.PHONY: help install run run-scale shell test test-slow lint validate unit e2e conversation-tests evaluate bench bench-load load-env lock model db clean
+.PHONY: help install run run-scale shell test test-slow lint validate unit e2e conversation-tests evaluate bench bench-load load-env web-env lock model db clean
 
 help:
 	@echo "make run    - set up everything that is missing, then start the assistant"
@@ -57,7 +61,7 @@ $(STAMP): $(BIN)/python pyproject.toml constraints.txt
 	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[dev]'
 	@touch $@
 
-install: $(STAMP) $(VENDOR_JS)
+install: $(STAMP) $(WEB_STAMP) $(VENDOR_JS)
 
 $(VENDOR_JS):
 	@command -v npm >/dev/null || { echo "npm is needed once to fetch $(SOCKETIO_CLIENT) (apt-get install npm)"; exit 1; }
@@ -89,6 +93,15 @@ $(LOAD_STAMP): $(BIN)/python tests/bench/load-constraints.txt
 
 load-env: $(LOAD_STAMP)
 
+$(WEB_STAMP): $(BIN)/python bot/web/requirements.txt pyproject.toml
+	$(PYTHON) -m venv $(WEB_VENV)
+	$(WEB_VENV)/bin/python -m pip install --quiet --upgrade "pip==26.3"
+	$(WEB_VENV)/bin/python -m pip install --quiet -r bot/web/requirements.txt
+	$(WEB_VENV)/bin/python -m pip install --quiet --no-deps -e .
+	@touch $@
+
+web-env: $(WEB_STAMP)
+
 $(SPACY): $(STAMP) bot/nlp.py
 	$(BIN)/bot nlp build
 
@@ -106,11 +119,11 @@ $(MODEL_STAMP): $(STAMP) $(SPACY) $(TRAINING_INPUTS)
 
 model: $(MODEL_STAMP)
 
-run: $(DB_STAMP) $(MODEL_STAMP) $(VENDOR_JS)
+run: $(DB_STAMP) $(MODEL_STAMP) $(VENDOR_JS) $(WEB_STAMP)
 	$(BIN)/bot run
 
 # PostgreSQL and Redis of this machine unless DATABASE_URL / REDIS_URL say otherwise.
-run-scale: $(STAMP) $(MODEL_STAMP) $(VENDOR_JS) $(NGINX)
+run-scale: $(STAMP) $(MODEL_STAMP) $(VENDOR_JS) $(NGINX) $(WEB_STAMP)
 	DATABASE_URL=$${DATABASE_URL:-$(SCALE_DATABASE_URL)} REDIS_URL=$${REDIS_URL:-$(SCALE_REDIS_URL)} $(BIN)/bot run --scale
 
 shell: $(MODEL_STAMP)
@@ -126,13 +139,13 @@ validate: $(STAMP)
 unit: $(STAMP) $(SPACY)
 	$(BIN)/python -m pytest -m "not e2e" -q
 
-e2e: $(STAMP) $(MODEL_STAMP) $(VENDOR_JS) $(CHROMIUM) $(NGINX) $(LOAD_STAMP)
+e2e: $(STAMP) $(MODEL_STAMP) $(VENDOR_JS) $(CHROMIUM) $(NGINX) $(LOAD_STAMP) $(WEB_STAMP)
 	$(BIN)/python -m pytest -m e2e -q
 
 conversation-tests: $(MODEL_STAMP)
 	$(BIN)/rasa test core --stories tests/test_stories.yml --fail-on-prediction-errors --out results/conversation-tests
 
-test: $(STAMP) $(SPACY) $(MODEL_STAMP) $(VENDOR_JS) $(CHROMIUM) $(NGINX) $(LOAD_STAMP)
+test: $(STAMP) $(SPACY) $(MODEL_STAMP) $(VENDOR_JS) $(CHROMIUM) $(NGINX) $(LOAD_STAMP) $(WEB_STAMP)
 	$(MAKE) --no-print-directory lint validate
 	$(BIN)/python -m pytest -q -m "not slow" --durations=15
 	$(MAKE) --no-print-directory conversation-tests
@@ -148,7 +161,7 @@ evaluate: $(STAMP) $(SPACY)
 bench: $(DB_STAMP) $(MODEL_STAMP)
 	$(BIN)/bot bench turns
 
-bench-load: $(DB_STAMP) $(MODEL_STAMP) $(NGINX) $(LOAD_STAMP)
+bench-load: $(DB_STAMP) $(MODEL_STAMP) $(NGINX) $(LOAD_STAMP) $(WEB_STAMP)
 	$(BIN)/bot bench load --kill
 
 lock: $(BIN)/python
@@ -158,4 +171,4 @@ lock: $(BIN)/python
 	  echo "# Regenerate: make lock"; /tmp/fjordbil-lock/bin/pip freeze --exclude-editable; } > constraints.txt
 
 clean:
-	rm -rf $(VENV) $(LOAD_VENV) var models/*.tar.gz $(MODEL_STAMP) results .rasa
+	rm -rf $(VENV) $(LOAD_VENV) $(WEB_VENV) var models/*.tar.gz $(MODEL_STAMP) results .rasa

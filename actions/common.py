@@ -13,7 +13,8 @@ from rasa_sdk.events import EventType
 from rasa_sdk.executor import CollectingDispatcher
 
 from bot import booking, i18n
-from bot.profile import sender_key
+from bot.db.session import session_scope
+from bot.profile import identity_customer, sender_key
 
 log = logging.getLogger(__name__)
 
@@ -36,12 +37,34 @@ def conversation_key(tracker: Tracker) -> str:
     return sender_key(channel(tracker), tracker.sender_id)
 
 
-def customer_id(tracker: Tracker) -> int | None:
+def claimed_customer_id(tracker: Tracker) -> int | None:
+    """The `customer_id` slot as it is: what the conversation says, not yet checked."""
     value = tracker.get_slot("customer_id")
     try:
         return int(value) if value not in (None, "") else None
     except (TypeError, ValueError):
         return None
+
+
+def customer_id(tracker: Tracker) -> int | None:
+    """The customer of this conversation: the `customer_id` slot, but only while the sender id on
+    the channel of the latest message belongs to that customer (verified by a code, or known).
+
+    A slot is no proof: a conversation id reached from another channel, or a slot set by a payload,
+    reads as a guest. Checked once per action call (the tracker keeps the answer).
+    """
+    claimed = claimed_customer_id(tracker)
+    if claimed is None:
+        return None
+    key = (channel(tracker), tracker.sender_id, claimed)
+    checked: dict[tuple[str, str, int], bool] = tracker.__dict__.setdefault("_identity_checked", {})
+    if key not in checked:
+        with session_scope() as session:
+            checked[key] = identity_customer(session, key[0], key[1]) == claimed
+        if not checked[key]:
+            log.warning("customer_id slot does not belong to this conversation's sender on %s: read as a guest",
+                        key[0])
+    return claimed if checked[key] else None
 
 
 def now() -> datetime:

@@ -55,6 +55,17 @@ def _run(args: argparse.Namespace) -> int:
     return run_forever(args.rasa_port, args.action_port, args.web_port)
 
 
+def _rest(args: argparse.Namespace) -> int:
+    from bot.signing import REST, rest_secret, sign
+
+    secret = rest_secret()
+    if secret is None:
+        print("REST_SIGNING_SECRET is not set", file=sys.stderr)
+        return 2
+    print(sign(secret, REST, args.sender))
+    return 0
+
+
 def _web(args: argparse.Namespace) -> int:
     from bot.web.app import run
 
@@ -232,6 +243,11 @@ def build_parser() -> argparse.ArgumentParser:
     web.add_argument("--host", default="127.0.0.1")
     web.add_argument("--port", type=int, default=8080)
     web.set_defaults(func=_web)
+
+    rest = sub.add_parser("rest", help="sign: the X-Sender-Signature a REST client sends for a sender id")
+    rest.add_argument("action", choices=["sign"])
+    rest.add_argument("sender")
+    rest.set_defaults(func=_rest)
 
     strategy = sub.add_parser("strategy", help="explain a customer's strategy and suggestions; offer rates")
     strategy.add_argument("action", choices=["show", "rates"])

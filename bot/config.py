@@ -25,3 +25,13 @@ def dev_mode() -> bool:
 
 def timezone_name() -> str:
     return os.environ.get("BOT_TIMEZONE", "Europe/Oslo")
+
+
+DEFAULT_WEBCHAT_ORIGINS = "http://localhost:8080,http://127.0.0.1:8080"
+
+
+def webchat_origins(env: dict[str, str] | None = None) -> list[str]:
+    """The web chat pages' origins (`WEBCHAT_ORIGINS`, comma separated): the only origins Rasa's
+    CORS headers and the socket allow."""
+    raw = (os.environ if env is None else env).get("WEBCHAT_ORIGINS") or DEFAULT_WEBCHAT_ORIGINS
+    return [origin.strip().rstrip("/") for origin in raw.split(",") if origin.strip()]

@@ -57,6 +57,14 @@ def sender_key(channel: str, sender_id: str) -> str:
     return f"{channel}:{sender_id}"
 
 
+def identity_customer(session: Session, channel: str, sender_id: str) -> int | None:
+    """The id of the customer a sender id on a channel belongs to, if any."""
+    return session.execute(
+        select(ChannelIdentity.customer_id)
+        .where(ChannelIdentity.channel == channel, ChannelIdentity.external_id == sender_id)
+    ).scalar_one_or_none()
+
+
 def find_customer(session: Session, channel: str, sender_id: str) -> Customer | None:
     """The customer behind a sender id on a channel, if that identity is known."""
     return session.execute(
@@ -175,10 +183,15 @@ def verify_code(
         customer.preferences = Preferences(language="nb", contact_channels=[], data_sharing="contact")
         session.add(customer)
         session.flush()
-    if find_customer(session, channel, sender_id) is None:
+    identity = session.execute(
+        select(ChannelIdentity).where(ChannelIdentity.channel == channel, ChannelIdentity.external_id == sender_id)
+    ).scalar_one_or_none()
+    if identity is None:
         session.add(
             ChannelIdentity(customer_id=customer.id, channel=channel, external_id=sender_id, verified_at=now)
         )
+    else:   # whoever proves a contact now holds this sender id: the conversation is theirs
+        identity.customer_id, identity.verified_at = customer.id, now
     session.flush()
     return Verification("ok", customer.id, customer.first_name or None, new_customer)
 

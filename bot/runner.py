@@ -18,10 +18,13 @@ import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from bot.config import PROJECT_ROOT, VAR_DIR
+from bot.config import PROJECT_ROOT, VAR_DIR, webchat_origins
 from bot.endpoints import endpoints, scale_tracker_url, write_endpoints
+from bot.signing import webchat_secret
 
 BIN = Path(sys.executable).parent
+# `bot web` runs from its own environment (a current aiohttp; `make install` builds it), else from this one.
+WEB_BIN = PROJECT_ROOT / ".venv-web" / "bin"
 # Largest request body Rasa's HTTP server takes (Sanic's REQUEST_MAX_SIZE): a REST message is
 # at most 20,000 characters, a Telegram update far less.
 REQUEST_MAX_BYTES = 1_000_000
@@ -82,17 +85,34 @@ class Stack:
         stop_processes(self.processes)
 
 
-def stop_processes(processes: list[subprocess.Popen]) -> None:
-    """SIGTERM every process (the last started first), then wait; kill what is still there after 20 s."""
+STOP_GRACE_S = 7.0   # SIGTERM, then this long for all of them together, then SIGKILL: gone within 10 s
+
+
+def stop_processes(processes: list[subprocess.Popen], grace: float = STOP_GRACE_S) -> None:
+    """SIGTERM every process (the last started first); kill what is still there after `grace` seconds."""
     for proc in reversed(processes):
         if proc.poll() is None:
             proc.send_signal(signal.SIGTERM)
+    deadline = time.monotonic() + grace
     for proc in processes:
         try:
-            proc.wait(timeout=20)
+            proc.wait(timeout=max(0.1, deadline - time.monotonic()))
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
+
+
+def interrupt_on_termination() -> None:
+    """Make SIGTERM and SIGHUP (systemd, Docker, Kubernetes, a closed terminal) end `bot run` as
+    Ctrl-C does: a KeyboardInterrupt in the main thread, whose `finally` stops every child. A
+    second signal while stopping is ignored, so the stop itself is not cut short."""
+    def interrupt(signum: int, _frame: object) -> None:
+        for number in (signal.SIGTERM, signal.SIGHUP, signal.SIGINT):
+            signal.signal(number, signal.SIG_IGN)
+        raise KeyboardInterrupt(f"signal {signum}")
+
+    for number in (signal.SIGTERM, signal.SIGHUP):
+        signal.signal(number, interrupt)
 
 
 def stack_endpoints(path: Path, action_port: int, tracker_url: str, redis_url: str | None = None) -> Path:
@@ -128,6 +148,8 @@ def stack_env(extra_env: dict[str, str] | None = None) -> dict[str, str]:
     env.setdefault("SANIC_REQUEST_MAX_SIZE", str(REQUEST_MAX_BYTES))
     if not env.get("ACTION_SERVER_TOKEN"):
         env["ACTION_SERVER_TOKEN"] = secrets.token_urlsafe(24)
+    if not env.get("WEBCHAT_SECRET"):
+        env["WEBCHAT_SECRET"] = secrets.token_urlsafe(32)   # web chat sessions (bot/signing.py)
     return env
 
 
@@ -163,7 +185,7 @@ def start_rasa_server(
         [
             str(BIN / "rasa"), "run", "--enable-api", f"--auth-token={token}",
             "--port", str(port), "--model", str(model), "--endpoints", str(endpoints),
-            "--credentials", str(credentials), "--cors", "*",
+            "--credentials", str(credentials), "--cors", *webchat_origins(env),
         ],
         cwd=PROJECT_ROOT, env=env, stdout=log.open("ab"), stderr=subprocess.STDOUT,
     )
@@ -174,11 +196,19 @@ def start_web(port: int, rasa_port: int, token: str, env: dict[str, str], log: P
     web_env = {
         **env, "RASA_URL": f"http://127.0.0.1:{rasa_port}", "RASA_TOKEN": token,
         "RASA_PUBLIC_URL": env.get("RASA_PUBLIC_URL", f"http://127.0.0.1:{rasa_port}"),
+        # The desk's labelling validates data with Rasa: from the environment that has it.
+        "BOT_RASA_PYTHON": env.get("BOT_RASA_PYTHON", sys.executable),
     }
     return subprocess.Popen(
-        [str(BIN / "bot"), "web", "--port", str(port)],
+        [str(web_command()), "web", "--port", str(port)],
         cwd=PROJECT_ROOT, env=web_env, stdout=log.open("ab"), stderr=subprocess.STDOUT,
     )
+
+
+def web_command() -> Path:
+    """The `bot` of the web server's own environment (.venv-web) when it is built, else this one's."""
+    own = WEB_BIN / "bot"
+    return own if own.exists() else BIN / "bot"
 
 
 def start_stack(
@@ -246,19 +276,25 @@ def run_forever(rasa_port: int = 5005, action_port: int = 5055, web_port: int = 
     """`bot run`: start the assistant in the foreground until Ctrl-C."""
     token = os.environ.get("RASA_TOKEN") or secrets.token_urlsafe(24)
     VAR_DIR.mkdir(exist_ok=True)
-    env = stack_env({"ACTION_SERVER_TOKEN": action_server_token()})
+    try:
+        env = stack_env({"ACTION_SERVER_TOKEN": action_server_token(), "WEBCHAT_SECRET": webchat_secret()})
+    except RuntimeError as error:
+        print(error, flush=True)
+        return 2
     endpoints_file = run_endpoints(VAR_DIR / "endpoints.run.yml", action_port)
     action_log = VAR_DIR / "actions.log"
-    procs = [start_action_server(action_port, env, action_log)]
+    interrupt_on_termination()
+    procs: list[subprocess.Popen] = []
     try:
+        procs.append(start_action_server(action_port, env, action_log))
         wait_http(f"http://127.0.0.1:{action_port}/health", 120, procs[0])
         procs.append(
             subprocess.Popen(
                 [
                     str(BIN / "rasa"), "run", "--enable-api", f"--auth-token={token}",
                     "--port", str(rasa_port), "--model", str(latest_model()),
-                    "--endpoints", str(endpoints_file), "--credentials", "credentials.yml", "--cors", "*",
-                    "--interface", os.environ.get("RASA_INTERFACE", "127.0.0.1"),
+                    "--endpoints", str(endpoints_file), "--credentials", "credentials.yml",
+                    "--cors", *webchat_origins(env), "--interface", os.environ.get("RASA_INTERFACE", "127.0.0.1"),
                 ],
                 cwd=PROJECT_ROOT, env=env,
             )

@@ -206,7 +206,7 @@ def start_scale(
                 env={**env, "RASA_URL": stack.rasa_url, "RASA_TOKEN": token},
                 stdout=(logs / f"scheduler-{number}.log").open("ab"), stderr=subprocess.STDOUT,
             )
-    except Exception:
+    except BaseException:   # a failure, or SIGTERM/Ctrl-C while starting: nothing is left running
         stack.stop()
         raise
     return stack
@@ -261,11 +261,13 @@ def run_forever(ports: Ports | None = None) -> int:
     from bot.db import migrate
     from bot.db.seed import seed_all
     from bot.db.session import session_scope
-    from bot.runner import action_server_token, latest_model, stack_env
+    from bot.runner import action_server_token, interrupt_on_termination, latest_model, stack_env
+    from bot.signing import webchat_secret
 
     try:
         env = scale_environment()
         require_nginx()
+        secret = webchat_secret()
     except RuntimeError as error:
         print(error, flush=True)
         return 2
@@ -275,7 +277,11 @@ def run_forever(ports: Ports | None = None) -> int:
     with session_scope(url) as session:
         seed_all(session, today=date.today())
     token = env.get("RASA_TOKEN") or secrets.token_urlsafe(24)
-    env = stack_env({**env, "ACTION_SERVER_TOKEN": action_server_token()})
-    stack = start_scale(latest_model(), VAR_DIR / "scale", env, token, ports)
+    env = stack_env({**env, "ACTION_SERVER_TOKEN": action_server_token(), "WEBCHAT_SECRET": secret})
+    interrupt_on_termination()
+    try:
+        stack = start_scale(latest_model(), VAR_DIR / "scale", env, token, ports)
+    except KeyboardInterrupt:
+        return 0   # start_scale stopped what it had started
     print(how_to_use(stack), flush=True)
     return wait_while_running(stack)

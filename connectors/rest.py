@@ -4,7 +4,9 @@ Rasa's own RestInput answers a failed turn with silence or a 500, takes any JSON
 lets the client choose the input channel (and so pose as another channel's sender).
 This one validates the request, keeps the channel name fixed, and never leaves the
 customer without an answer: if the turn produced nothing, it apologises in the
-customer's language and offers a person.
+customer's language and offers a person. A sender id is no credential: outside dev mode a
+client shows an HMAC of it (`REST_SIGNING_SECRET`), and a conversation begun on another
+channel is never continued here (409).
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from sanic.response import HTTPResponse
 
 from bot.i18n import channel_text
 from bot.lang import detect_language
+from bot.signing import REST, rest_policy, rest_secret, verify
 from connectors import recovery
 from connectors.once import handle_once
 from connectors.paused import is_paused
@@ -32,6 +35,7 @@ log = logging.getLogger(__name__)
 
 MAX_MESSAGE_CHARS = 20_000
 MAX_SENDER_CHARS = 128
+SIGNATURE_HEADER = "X-Sender-Signature"
 
 
 def bad_request(reason: str, status: int = 400) -> HTTPResponse:
@@ -45,6 +49,36 @@ def is_unicode(value: str) -> bool:
     except UnicodeEncodeError:
         return False
     return True
+
+
+def refused_sender(request: Request, sender_id: str) -> HTTPResponse | None:
+    """None when this client may speak as `sender_id`, else the 401/403 that says why.
+
+    A sender id is no credential: with `REST_SIGNING_SECRET` the client shows an HMAC of it
+    (`bot rest sign SENDER`); without the secret only dev mode is open, for the demo and curl.
+    """
+    policy = rest_policy()
+    if policy == "open":
+        return None
+    if policy == "closed":
+        return bad_request("the REST channel is closed: set REST_SIGNING_SECRET (or BOT_ENV=dev)", 403)
+    if not verify(rest_secret() or "", REST, sender_id, request.headers.get(SIGNATURE_HEADER)):
+        return bad_request(f"{SIGNATURE_HEADER} missing or not valid for this sender", 401)
+    return None
+
+
+async def owning_channel(request: Request, sender_id: str) -> str | None:
+    """The channel of a conversation begun elsewhere (Telegram, web chat), else None.
+
+    Rasa keys a conversation by its id alone; the REST channel never writes into another
+    channel's conversation, whatever id the client names.
+    """
+    try:
+        tracker = await request.app.ctx.agent.tracker_store.retrieve(sender_id)
+    except Exception:  # noqa: BLE001 - the tracker store may be down: the turn itself apologises
+        return None
+    found = tracker.get_latest_input_channel() if tracker is not None else None
+    return found if found and found != SafeRestInput.name() else None
 
 
 def is_plain_id(value: str) -> bool:
@@ -97,6 +131,12 @@ class SafeRestInput(InputChannel):
                 return bad_request(f"'sender' is longer than {MAX_SENDER_CHARS} characters")
             if not is_plain_id(sender_id):
                 return bad_request("'sender' must be text without control characters")
+            refused = refused_sender(request, sender_id)
+            if refused is not None:
+                return refused
+            elsewhere = await owning_channel(request, sender_id)
+            if elsewhere is not None:
+                return bad_request(f"this conversation belongs to the {elsewhere} channel", 409)
             if text is None:
                 text = ""
             if not isinstance(text, str):

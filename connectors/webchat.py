@@ -6,13 +6,16 @@ handoff replies) are lost; it also takes any payload. This channel, `webchat`, a
 re-joins the room on every reconnect, limits what it accepts, allows only the configured
 page origins, apologises when a turn produced nothing, and with `REDIS_URL` reaches pages
 connected to another Rasa instance.
+
+A session id is no credential: the web server issues it with a token (`bot/signing.py`), and a
+socket joins a session only with that token. Messages go to the session the socket joined,
+never to an id the client names in the message.
 """
 
 from __future__ import annotations
 
 import logging
 import os
-import uuid
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -23,8 +26,10 @@ from sanic.request import Request
 from sanic.response import HTTPResponse
 from socketio import AsyncRedisManager, AsyncServer
 
+from bot.config import webchat_origins
 from bot.i18n import channel_text
 from bot.lang import detect_language
+from bot.signing import WEBCHAT, verify, webchat_secret
 from connectors.paused import is_paused
 from connectors.turns import within_deadline
 
@@ -32,7 +37,6 @@ log = logging.getLogger(__name__)
 
 MAX_MESSAGE_CHARS = 20_000
 MAX_SESSION_CHARS = 64
-DEFAULT_ORIGINS = "http://localhost:8080,http://127.0.0.1:8080"
 
 
 def client_manager() -> AsyncRedisManager | None:
@@ -44,8 +48,19 @@ def client_manager() -> AsyncRedisManager | None:
 
 def allowed_origins() -> list[str]:
     """Pages allowed to connect (WEBCHAT_ORIGINS, comma separated)."""
-    raw = os.environ.get("WEBCHAT_ORIGINS") or DEFAULT_ORIGINS
-    return [origin.strip() for origin in raw.split(",") if origin.strip()]
+    return webchat_origins()
+
+
+def valid_session(session_id: Any, token: Any) -> bool:
+    """True when `token` is the web server's signature of `session_id`."""
+    if not isinstance(session_id, str) or not session_id or len(session_id) > MAX_SESSION_CHARS:
+        return False
+    try:
+        secret = webchat_secret()
+    except RuntimeError as error:   # outside dev mode without WEBCHAT_SECRET: no session is valid
+        log.error("web chat: %s", error)
+        return False
+    return verify(secret, WEBCHAT, session_id, token)
 
 
 class CountingOutput(SocketIOOutput):
@@ -90,8 +105,14 @@ class WebChatInput(SocketIOInput):
         @sio.on("session_request", namespace=self.namespace)
         async def session_request(sid: str, data: Any) -> None:
             session_id = data.get("session_id") if isinstance(data, dict) else None
-            if not isinstance(session_id, str) or not session_id or len(session_id) > MAX_SESSION_CHARS:
-                session_id = uuid.uuid4().hex
+            token = data.get("token") if isinstance(data, dict) else None
+            if not valid_session(session_id, token):
+                await sio.emit("error_message", {"error": "session not valid: reload the page"}, room=sid)
+                return
+            joined = (await sio.get_session(sid, namespace=self.namespace)).get("session_id")
+            if joined and joined != session_id:
+                await sio.leave_room(sid, joined, namespace=self.namespace)
+            await sio.save_session(sid, {"session_id": session_id}, namespace=self.namespace)
             await sio.enter_room(sid, session_id)  # awaited: bot-initiated messages reach the page
             await sio.emit("session_confirm", session_id, room=sid)
 
@@ -99,9 +120,12 @@ class WebChatInput(SocketIOInput):
         async def handle_message(sid: str, data: Any) -> None:
             if not isinstance(data, dict):
                 return
-            session_id, text = data.get("session_id"), data.get("message")
-            if not isinstance(session_id, str) or not session_id or len(session_id) > MAX_SESSION_CHARS:
-                await sio.emit("error_message", {"error": "session_request first"}, room=sid)
+            # The session this socket proved it holds; an id in the message is not trusted.
+            session_id = (await sio.get_session(sid, namespace=self.namespace)).get("session_id")
+            text = data.get("message")
+            named = data.get("session_id")
+            if not session_id or (named is not None and named != session_id):
+                await sio.emit("error_message", {"error": "session_request with a valid token first"}, room=sid)
                 return
             if not isinstance(text, str) or len(text) > MAX_MESSAGE_CHARS:
                 await sio.emit("error_message", {"error": "message must be text of at most 20000 characters"},

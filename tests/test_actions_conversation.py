@@ -104,6 +104,16 @@ async def test_invoice_for_a_known_customer(db_url):
     assert message["payment_options"] == "Vipps, card and invoice (14 days)"
 
 
+async def test_a_customer_id_slot_is_no_proof_of_identity(db_url):
+    # The same conversation id reached from another channel, or a slot set by a payload, is a guest:
+    # the invoice asks who it is talking to and shows nothing of the customer's.
+    for sender, channel in (("demo-en", "telegram"), ("someone-else", "rest")):
+        events, dispatcher = await run(ActionInvoice(), tracker(sender, slots={"customer_id": "6", "language": "en"},
+                                                                channel=channel))
+        assert not any(m.get("amount") for m in dispatcher.messages), (sender, channel)
+        assert any(e.get("event") == "followup" and e["name"] == "identify_form" for e in events), (sender, channel)
+
+
 async def test_payment_question_needs_no_identity_but_the_invoice_does(db_url):
     _, pay = await run(ActionInvoice(), tracker("guest", entities=[entity("payment_method", "vipps")]))
     assert responses(pay) == ["utter_payment_options"]

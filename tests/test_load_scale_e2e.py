@@ -24,6 +24,7 @@ from bot.bench_load.measure import LOCUST
 from bot.bench_load.options import DEFAULT_POSTGRES, DEFAULT_REDIS
 from bot.bench_load.run import load_steps, locust_config
 from bot.scale import NGINX
+from bot.signing import WEBCHAT, sign
 
 pytestmark = pytest.mark.e2e
 
@@ -69,7 +70,8 @@ async def test_a_page_connected_to_one_rasa_instance_gets_what_the_other_sends(s
     await client.connect(scale.instances[0], socketio_path="/socket.io", transports=["polling"],
                          headers={"Origin": scale.web_url})
     try:
-        await client.emit("session_request", {"session_id": "across-instances"})
+        token = sign(scale.env["WEBCHAT_SECRET"], WEBCHAT, "across-instances")  # as the web server issues it
+        await client.emit("session_request", {"session_id": "across-instances", "token": token})
         await asyncio.wait_for(confirmed.wait(), 10)
         request = urllib.request.Request(
             f"{scale.instances[1]}/conversations/across-instances/tracker/events?token={scale.token}"

@@ -10,6 +10,8 @@ import pytest
 from rasa.engine.graph import ExecutionContext, GraphSchema
 from rasa.engine.storage.local_model_storage import LocalModelStorage
 from rasa.engine.storage.resource import Resource
+from rasa.nlu.constants import TOKENS_NAMES
+from rasa.nlu.tokenizers.tokenizer import Token
 from rasa.shared.nlu.constants import INTENT, INTENT_RANKING_KEY, TEXT
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
@@ -19,6 +21,16 @@ from connectors.nlu_fallback import GuardedFallbackClassifier
 from connectors.sentence_featurizer import SentenceEncoderFeaturizer
 
 CONTEXT = ExecutionContext(GraphSchema({}), "test-model")
+
+
+def msg(text: str, **data: object) -> Message:
+    """A message as the featurizer sees it in the pipeline: after the tokenizer."""
+    tokens, start = [], 0
+    for word in text.split():
+        start = text.index(word, start)
+        tokens.append(Token(word, start))
+        start += len(word)
+    return Message(data={TEXT: text, TOKENS_NAMES[TEXT]: tokens, **data})
 
 EXAMPLES = {
     "booking_status": ["er bilen min ferdig?", "is my car ready yet", "är min bil klar?", "når kan jeg hente bilen",
@@ -31,7 +43,7 @@ EXAMPLES = {
 
 
 def training_data() -> TrainingData:
-    return TrainingData([Message(data={TEXT: t, INTENT: i}) for i, texts in EXAMPLES.items() for t in texts])
+    return TrainingData([msg(t, intent=i) for i, texts in EXAMPLES.items() for t in texts])
 
 
 @pytest.fixture(scope="module")
@@ -42,7 +54,7 @@ def featurizer(tmp_path_factory: pytest.TempPathFactory) -> SentenceEncoderFeatu
 
 
 def test_each_message_gets_one_normalised_sentence_vector_and_no_sequence(featurizer) -> None:
-    messages = [Message(data={TEXT: "er bilen min ferdig?"}), Message(data={TEXT: "is my car ready?"})]
+    messages = [msg("er bilen min ferdig?"), msg("is my car ready?")]
     featurizer.process(messages)
     vectors = []
     for message in messages:
@@ -51,7 +63,7 @@ def test_each_message_gets_one_normalised_sentence_vector_and_no_sequence(featur
         assert sentence.features.shape == (1, 384)
         vectors.append(sentence.features[0])
         assert np.linalg.norm(sentence.features) == pytest.approx(1.0, abs=1e-3)
-    unrelated = Message(data={TEXT: "spill litt jazz på stuehøyttaleren"})
+    unrelated = msg("spill litt jazz på stuehøyttaleren")
     featurizer.process([unrelated])
     other = unrelated.get_dense_features(TEXT)[1].features[0]
     # The same question in two languages is closer than an unrelated request in the first one.
@@ -82,7 +94,7 @@ def trained_ensemble(featurizer, tmp_path: Path, weight: float = 0.5) -> LinearI
 
 def test_the_linear_classifier_survives_storage_and_recognises_new_phrasings(featurizer, tmp_path) -> None:
     loaded = trained_ensemble(featurizer, tmp_path)
-    messages = [Message(data={TEXT: t}) for t in ("is the car finished", "vad kostar service", "play some jazz")]
+    messages = [msg(t) for t in ("is the car finished", "vad kostar service", "play some jazz")]
     featurizer.process(messages)
     loaded.process(messages)
     assert [m.get(INTENT)["name"] for m in messages] == ["booking_status", "ask_price", "out_of_scope"]
@@ -93,7 +105,7 @@ def test_the_linear_classifier_survives_storage_and_recognises_new_phrasings(fea
 
 def test_the_final_confidence_is_the_weighted_mean_with_diets_ranking(featurizer, tmp_path) -> None:
     loaded = trained_ensemble(featurizer, tmp_path, weight=0.25)
-    alone, voted = Message(data={TEXT: "hva koster det"}), Message(data={TEXT: "hva koster det"})
+    alone, voted = msg("hva koster det"), msg("hva koster det")
     featurizer.process([alone, voted])
     voted.set(INTENT_RANKING_KEY, [{"name": "booking_status", "confidence": 1.0}])
     loaded.process([alone, voted])

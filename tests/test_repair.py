@@ -18,7 +18,8 @@ from actions.repair import ActionStop
 from bot import booking
 from bot import repair as core
 from bot.dates import looks_like_when
-from bot.db.models import Booking
+from bot.db.models import Booking, ChannelIdentity
+from bot.db.session import session_scope
 from connectors.loop_guard import should_listen
 from tests.actions_support import entity, responses, run, slots_set, tracker, user_event
 from tests.conftest import NOW
@@ -231,6 +232,8 @@ async def test_a_loaner_after_all_at_the_summary(db_url) -> None:
 # --- completion after identification ------------------------------------------------------
 
 async def test_after_the_code_the_original_question_is_answered_in_the_same_action(db_url) -> None:
+    with session_scope(db_url) as session:   # what the code's verification left behind
+        session.add(ChannelIdentity(customer_id=4, channel="rest", external_id="guest-3"))
     trk = tracker("guest-3", "123456", "inform", slots={"customer_id": "4", "language": "nb",
                                                         "pending_action": "action_booking_status"})
     events, dispatcher = await run(ActionAfterIdentification(), trk)

@@ -100,6 +100,34 @@ def test_book_by_typing_and_tapping_then_reload_keeps_the_history(stack, page):
     expect(page.locator("li.message.user .bubble", has_text="jeg vil bestille vask")).to_be_visible()
 
 
+def test_a_server_issued_session_survives_a_reload_and_no_other_browser_reads_it(stack, browser):
+    mine, theirs = browser.new_context(locale="en-GB"), browser.new_context(locale="en-GB")
+    try:
+        page = mine.new_page()
+        page.goto(f"{stack.web_url}/chat")
+        expect(page.locator("#status")).to_have_text("Connected", timeout=30_000)
+        say(page, "what does a tyre change cost?")
+        expect(page.locator("li.message.bot .bubble", has_text="890")).to_be_visible(timeout=30_000)
+        session = page.locator("main.chat").get_attribute("data-session")
+        assert session and len(session) == 32   # random, issued by the server
+
+        page.reload()   # the HttpOnly cookie brings the same conversation back
+        expect(page.locator("li.message.bot .bubble", has_text="890")).to_be_visible(timeout=30_000)
+        assert page.locator("main.chat").get_attribute("data-session") == session
+        assert "fjordbil_chat" not in page.evaluate("document.cookie")   # out of reach of scripts
+
+        other = theirs.new_page()
+        other.goto(f"{stack.web_url}/chat")
+        expect(other.locator("#status")).to_have_text("Connected", timeout=30_000)
+        assert other.locator("main.chat").get_attribute("data-session") != session
+        status = other.evaluate("id => fetch('/chat/history/' + id).then(r => r.status)", session)
+        assert status == 403
+        expect(other.locator("li.message.bot .bubble", has_text="890")).to_have_count(0)
+    finally:
+        mine.close()
+        theirs.close()
+
+
 def test_bot_initiated_message_is_shown(stack, page):
     page.goto(f"{stack.web_url}/chat?session=web-proactive-1&lang=en")
     expect(page.locator("#status")).to_have_text("Connected", timeout=30_000)

@@ -44,6 +44,7 @@ class Running:
     cleanup: list[Callable[[], None]] = field(default_factory=list)
     instances: list[str] = field(default_factory=list)  # the Rasa instances behind `url`, if several
     web_url: str | None = None
+    env: dict[str, str] = field(default_factory=dict)   # the stack's environment (its secrets), if ours
 
     def close(self) -> None:
         try:
@@ -102,6 +103,7 @@ def scale(work: Path, customers: int, postgres_admin_url: str, redis_url: str) -
         "scale", stack.rasa_url, token, pids=stack.pids, stop=stack.stop, db_url=db_url, tracker_url=db_url,
         known=known, kill=stack.kill, cleanup=[drop],
         instances=[f"http://127.0.0.1:{port}" for port in ports.rasa_instances], web_url=stack.web_url,
+        env=stack.env,
     )
 
 

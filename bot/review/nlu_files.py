@@ -189,11 +189,13 @@ def _validator_message(output: str) -> str:
 
 def run_validator(root: Path) -> None:
     """Run the project's data validation on the project at `root` (its config.yml, domain.yml
-    and data/), with this process's Python (the project's venv); raise ValidationFailed."""
+    and data/), with the Python that has Rasa (`BOT_RASA_PYTHON`: the web server runs in an
+    environment without it; else this process's); raise ValidationFailed."""
     env = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [str(PROJECT_ROOT),
                                                                    os.environ.get("PYTHONPATH")])))
     try:
-        done = subprocess.run([sys.executable, str(VALIDATOR)], cwd=root, env=env, capture_output=True, text=True,
+        python = os.environ.get("BOT_RASA_PYTHON") or sys.executable
+        done = subprocess.run([python, str(VALIDATOR)], cwd=root, env=env, capture_output=True, text=True,
                               timeout=VALIDATION_TIMEOUT_S, check=False)
     except subprocess.TimeoutExpired as error:
         raise ValidationFailed(f"data validation took longer than {VALIDATION_TIMEOUT_S} s") from error

@@ -10,6 +10,7 @@ import aiohttp_jinja2
 import jinja2
 from aiohttp import web
 
+from bot.config import dev_mode
 from bot.desk import insights_views
 from bot.desk import privacy_views as desk_privacy
 from bot.desk import review_views as desk_review
@@ -28,7 +29,7 @@ def settings_from_env() -> dict[str, object]:
         "rasa_url": rasa_url,
         "rasa_public_url": os.environ.get("RASA_PUBLIC_URL", "http://localhost:5005").rstrip("/"),
         "rasa_token": os.environ.get("RASA_TOKEN", ""),
-        "demo": os.environ.get("BOT_ENV", "dev") == "dev",
+        "demo": dev_mode(),
     }
 
 

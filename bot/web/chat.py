@@ -1,10 +1,18 @@
 """The web chat page at /chat: a page, its script and styles, the vendored socket.io client,
 and the conversation's history for a reload (read from Rasa's tracker, server side, so the
-API token never reaches the browser)."""
+API token never reaches the browser).
+
+The server issues the session: a random 128-bit id and its HMAC (`bot/signing.py`), kept in an
+HttpOnly, SameSite=Strict cookie and handed to the page once for the socket. The socket channel
+(`connectors/webchat.py`) joins a session only with its token, and the history is served only
+to the cookie of that session, and only for a web chat conversation. In dev mode
+`/chat?session=demo-curated` signs a demo customer's id.
+"""
 
 from __future__ import annotations
 
 import logging
+import os
 import re
 from pathlib import Path
 from typing import Any
@@ -14,6 +22,7 @@ import aiohttp_jinja2
 from aiohttp import web
 
 from bot.config import PROJECT_ROOT
+from bot.signing import WEBCHAT, new_session_id, sign, verify, webchat_secret
 
 log = logging.getLogger(__name__)
 
@@ -21,6 +30,8 @@ STATIC = Path(__file__).with_name("static")
 VENDOR = PROJECT_ROOT / "var" / "vendor"
 SESSION_ID = re.compile(r"^[A-Za-z0-9_.:-]{1,64}$")
 LANGS = ("nb", "sv", "en")
+COOKIE = "fjordbil_chat"
+COOKIE_MAX_AGE = 30 * 24 * 3600
 
 PAGE_TEXTS: dict[str, dict[str, str]] = {
     "nb": {"title": "Fjordbil – chat", "heading": "Fjordbil kundeservice", "placeholder": "Skriv en melding …",
@@ -52,17 +63,39 @@ def page_language(request: web.Request) -> str:
     return "nb"
 
 
-@aiohttp_jinja2.template("chat.html")
-async def chat_page(request: web.Request) -> dict[str, Any]:
+def cookie_session(request: web.Request, secret: str) -> str | None:
+    """The session id of this browser's chat cookie, when its token is valid."""
+    session_id, _, token = request.cookies.get(COOKIE, "").partition(".")
+    if SESSION_ID.match(session_id) and verify(secret, WEBCHAT, session_id, token):
+        return session_id
+    return None
+
+
+async def chat_page(request: web.Request) -> web.StreamResponse:
     settings = request.app["settings"]
+    try:
+        secret = webchat_secret()
+    except RuntimeError as error:
+        log.error("web chat: %s", error)
+        return web.Response(status=503, text="The web chat is not configured (WEBCHAT_SECRET).")
     lang = page_language(request)
-    session = request.query.get("session", "") if settings["demo"] else ""
-    return {
+    demo = request.query.get("session", "") if settings["demo"] else ""
+    if demo and SESSION_ID.match(demo):
+        session_id = demo   # dev mode only: a demo customer's conversation
+    else:
+        session_id = cookie_session(request, secret) or new_session_id()
+    token = sign(secret, WEBCHAT, session_id)
+    page = aiohttp_jinja2.render_template("chat.html", request, {
         "lang": lang,
         "t": PAGE_TEXTS[lang],
         "socket_url": settings["rasa_public_url"],
-        "session": session if SESSION_ID.match(session or "") else "",
-    }
+        "session": session_id,
+        "token": token,
+    })
+    page.set_cookie(COOKIE, f"{session_id}.{token}", max_age=COOKIE_MAX_AGE, path="/chat", httponly=True,
+                    samesite="Strict", secure=os.environ.get("WEBCHAT_SECURE_COOKIE", "0") == "1")
+    page.headers["Cache-Control"] = "no-store"
+    return page
 
 
 def transcript(tracker: dict[str, Any]) -> list[dict[str, Any]]:
@@ -88,6 +121,12 @@ async def history(request: web.Request) -> web.Response:
     session_id = request.match_info["session_id"]
     if not SESSION_ID.match(session_id):
         return web.json_response({"error": "invalid session id"}, status=400)
+    try:
+        owner = cookie_session(request, webchat_secret())
+    except RuntimeError:
+        owner = None
+    if owner != session_id:
+        return web.json_response({"error": "not your conversation"}, status=403)
     settings = request.app["settings"]
     url = f"{settings['rasa_url']}/conversations/{session_id}/tracker"
     try:
@@ -99,7 +138,15 @@ async def history(request: web.Request) -> web.Response:
             tracker = await reply.json()
     except (aiohttp.ClientError, TimeoutError):
         return web.json_response({"turns": [], "error": "history unavailable"}, status=502)
+    if not webchat_only(tracker):
+        return web.json_response({"error": "not a web chat conversation"}, status=403)
     return web.json_response({"turns": transcript(tracker)})
+
+
+def webchat_only(tracker: dict[str, Any]) -> bool:
+    """True when every message of the conversation came through the web chat (or none came)."""
+    channels = {event.get("input_channel") for event in tracker.get("events") or [] if event.get("event") == "user"}
+    return channels <= {"webchat"}
 
 
 async def vendor_file(request: web.Request) -> web.StreamResponse:

@@ -1,12 +1,12 @@
-// The web chat page: talks to Rasa's `webchat` socket.io channel. The session id is kept in
-// localStorage, so a reload (or a server restart) continues the same conversation.
+// The web chat page: talks to Rasa's `webchat` socket.io channel. The server issues the
+// session (an id and its token, also kept in an HttpOnly cookie), so a reload (or a server
+// restart) continues the same conversation; the socket joins it only with the token.
 (function () {
   "use strict";
   var root = document.querySelector(".chat");
   var T = JSON.parse(root.dataset.texts);
-  var KEY = "fjordbil-chat-session";
-  if (root.dataset.session) localStorage.setItem(KEY, root.dataset.session);
-  var sessionId = localStorage.getItem(KEY) || null;
+  var sessionId = root.dataset.session;
+  var token = root.dataset.token;
   var log = document.getElementById("log");
   var status = document.getElementById("status");
   var typing = document.getElementById("typing");
@@ -58,7 +58,7 @@
   function hideTyping() { typing.hidden = true; clearTimeout(typingTimer); }
 
   function loadHistory() {
-    fetch("/chat/history/" + encodeURIComponent(sessionId))
+    fetch("/chat/history/" + encodeURIComponent(sessionId), { credentials: "same-origin" })
       .then(function (r) { return r.ok ? r.json() : { turns: [] }; })
       .catch(function () { return { turns: [] }; })
       .then(function (data) {
@@ -72,21 +72,27 @@
   });
   socket.on("connect", function () {
     setStatus("online");
-    socket.emit("session_request", { session_id: sessionId });  // (re)joins the conversation
+    socket.emit("session_request", { session_id: sessionId, token: token });  // (re)joins the conversation
   });
   socket.on("disconnect", function () { setStatus("offline"); });
   socket.io.on("reconnect_attempt", function () { setStatus("offline"); });
   socket.on("session_confirm", function (id) {
-    sessionId = id;
-    localStorage.setItem(KEY, id);
     root.dataset.sessionId = id;
+    sessionStorage.removeItem("fjordbil-chat-reloaded");
     if (!historyLoaded) { historyLoaded = true; loadHistory(); }
   });
   socket.on("bot_uttered", function (message) {
     hideTyping();
     add("bot", message.text || "", message.quick_replies || message.buttons || []);
   });
-  socket.on("error_message", function () { hideTyping(); });
+  socket.on("error_message", function (error) {
+    hideTyping();
+    // A session the socket no longer accepts (a new secret): reload once for a new one.
+    if (error && /session/.test(error.error || "") && !sessionStorage.getItem("fjordbil-chat-reloaded")) {
+      sessionStorage.setItem("fjordbil-chat-reloaded", "1");
+      location.reload();
+    }
+  });
 
   function send(text, display) {
     if (!text || !text.trim()) return;

@@ -70,7 +70,8 @@ def test_the_inbox_is_filled_from_a_real_tracker_store(stack):
     from bot.review.mining import pull
 
     assert "understand" in say(stack, "rv-fallback-1", "the thing with the stuff from before")
-    say(stack, "rv-fallback-2", "The thing with the stuff from before!")  # the same, a little varied
+    # The same, a little varied. (Not "...before!": an exclamation mark reads as a complaint to this model.)
+    say(stack, "rv-fallback-2", "the thing with the stuff from before?")
     say(stack, "rv-sv", "hej, min frobnikator låter konstigt")
     say(stack, "rv-twice", "can you do the thing")
     handed = say(stack, "rv-twice", "so what now with that")  # second miss in a row: a person takes over
@@ -94,7 +95,7 @@ def test_the_inbox_is_filled_from_a_real_tracker_store(stack):
     assert (banana.lang, banana.occurrences, banana.sender_id) == ("en", 2, "rv-fallback-1")
     assert banana.reasons == ["fallback", "low_confidence"] and banana.predicted_intent not in (None, "nlu_fallback")
     assert banana.confidence < 0.4 and banana.status == "new"
-    assert "The thing with the stuff from before!" not in items
+    assert "the thing with the stuff from before?" not in items
 
     assert items["hej, min frobnikator låter konstigt"].lang == "sv"
     assert "person" in handed or "kolleg" in handed or "colleague" in handed.lower(), handed

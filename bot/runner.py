@@ -20,7 +20,7 @@ from pathlib import Path
 
 from bot.config import PROJECT_ROOT, VAR_DIR, webchat_origins
 from bot.endpoints import endpoints, scale_tracker_url, write_endpoints
-from bot.signing import webchat_secret
+from bot.signing import kept_secret, webchat_secret
 
 BIN = Path(sys.executable).parent
 # `bot web` runs from its own environment (a current aiohttp; `make install` builds it), else from this one.
@@ -259,17 +259,7 @@ def action_server_token(path: Path = VAR_DIR / "action-server.token") -> str:
     """`ACTION_SERVER_TOKEN`, else one generated once and kept in var/ (mode 600), so `make shell`
     and a restarted `bot run` use the same secret as the running action server."""
     configured = os.environ.get("ACTION_SERVER_TOKEN", "").strip()
-    if configured:
-        return configured
-    if path.exists():
-        stored = path.read_text(encoding="utf-8").strip()
-        if stored:
-            return stored
-    path.parent.mkdir(parents=True, exist_ok=True)
-    token = secrets.token_urlsafe(24)
-    path.touch(mode=0o600)
-    path.write_text(token, encoding="utf-8")
-    return token
+    return configured or kept_secret(path, 24)
 
 
 def run_forever(rasa_port: int = 5005, action_port: int = 5055, web_port: int = 8080) -> int:

@@ -51,12 +51,17 @@ def stored_secret(name: str, path: Path) -> str:
         return configured
     if not dev_mode():
         raise RuntimeError(f"{name} is not set: it is required outside dev mode (BOT_ENV=dev)")
+    return kept_secret(path, 32)
+
+
+def kept_secret(path: Path, nbytes: int) -> str:
+    """The secret kept in `path`, else a random one of `nbytes` made now and kept there (mode 600)."""
     if path.exists():
         stored = path.read_text(encoding="utf-8").strip()
         if stored:
             return stored
     path.parent.mkdir(parents=True, exist_ok=True)
-    made = secrets.token_urlsafe(32)
+    made = secrets.token_urlsafe(nbytes)
     path.touch(mode=0o600)
     path.write_text(made, encoding="utf-8")
     return made

@@ -24,7 +24,7 @@ pytestmark = pytest.mark.e2e
 
 MESSAGE = "motorlampa blinker, hva nå"  # the model in models/ (Dec 2026): out_of_scope, 0.38
 INTENT = "ask_recommendation"
-DIET_EPOCHS = 20
+DIET_EPOCHS = 5
 
 
 def fast_config(project: Path) -> Path:

@@ -7,6 +7,7 @@ import asyncio
 import threading
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from aiohttp import web
 from sqlalchemy.orm import Session
@@ -61,3 +62,12 @@ def seeded_database(
             session.flush()
             prepare(session)
     return url
+
+
+async def disconnect_socket(client: Any, wait_s: float = 3) -> None:
+    """Disconnect a python-socketio client without waiting for its open long poll: the close
+    packet goes out at once, then disconnect() waits for the poll to end (up to 25 s)."""
+    try:
+        await asyncio.wait_for(client.disconnect(), wait_s)
+    except asyncio.TimeoutError:
+        pass

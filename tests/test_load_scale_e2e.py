@@ -25,6 +25,7 @@ from bot.bench_load.options import DEFAULT_POSTGRES, DEFAULT_REDIS
 from bot.bench_load.run import load_steps, locust_config
 from bot.scale import NGINX
 from bot.signing import WEBCHAT, sign
+from tests.servers import disconnect_socket
 
 pytestmark = pytest.mark.e2e
 
@@ -84,7 +85,7 @@ async def test_a_page_connected_to_one_rasa_instance_gets_what_the_other_sends(s
         message = await asyncio.wait_for(received.get(), 10)
         assert message["text"] == "Hei, dette er Kari på kundeservice."
     finally:
-        await client.disconnect()
+        await disconnect_socket(client)
 
 
 def test_short_load_with_a_rasa_instance_killed_keeps_every_conversation_whole(scale, tmp_path):

@@ -31,7 +31,7 @@ import socketio
 from bot.config import PROJECT_ROOT
 from bot.runner import BIN, Stack, wait_http
 from bot.signing import REST, WEBCHAT, sign
-from tests.servers import free_port, seeded_database
+from tests.servers import disconnect_socket, free_port, seeded_database
 from tests.test_e2e import say, texts
 
 pytestmark = pytest.mark.e2e
@@ -155,7 +155,7 @@ class Page:
         return self
 
     async def __aexit__(self, *_: object) -> None:
-        await self.client.disconnect()
+        await disconnect_socket(self.client)
 
     async def join(self, session_id: str, token: str | None) -> str | dict:
         """The confirmed session id, or the error the channel answered with."""
@@ -300,7 +300,7 @@ def test_cross_origin_requests_are_allowed_only_for_the_web_chat_origins(stack):
                                  headers={"Origin": origin}, wait_timeout=10)
         except socketio.exceptions.ConnectionError:
             return False
-        await client.disconnect()
+        await disconnect_socket(client)
         return True
 
     assert asyncio.run(socket_from(EVIL)) is False

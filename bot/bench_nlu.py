@@ -16,14 +16,13 @@ import json
 import secrets
 import statistics
 import time
-import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from bot.bench_load.measure import peak_rss_mb
 from bot.config import PROJECT_ROOT, VAR_DIR
 from bot.nlu_heldout import HELDOUT_DIR, Item, Prediction, Scores, heldout_items, ordered_keys, score
-from bot.runner import BIN, free_port, stack_env, start_rasa_server, stop_processes, wait_http
+from bot.runner import BIN, free_port, parse_text, stack_env, start_rasa_server, stop_processes, wait_http
 from bot.training import run_logged
 
 BASELINE_CONFIG = PROJECT_ROOT / "tests" / "bench" / "nlu-baseline-config.yml"
@@ -50,12 +49,8 @@ def train_nlu(config: Path, nlu: Path, out: Path, name: str, logs: Path) -> tupl
 
 
 def parse(url: str, token: str, text: str) -> tuple[dict, float]:
-    body = json.dumps({"text": text}).encode()
-    request = urllib.request.Request(f"{url}/model/parse?token={token}", data=body,
-                                     headers={"Content-Type": "application/json"})
     started = time.perf_counter()
-    with urllib.request.urlopen(request, timeout=60) as response:
-        answer = json.loads(response.read())
+    answer = parse_text(url, token, text)
     return answer, (time.perf_counter() - started) * 1000
 
 

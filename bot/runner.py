@@ -86,8 +86,7 @@ class Stack:
         self.stop_process(1)
         self.processes[1] = start_rasa_server(
             self.rasa_port, self.model, self.endpoints, self.token, self.env, self.logs[1])
-        seconds = wait_http(f"{self.rasa_url}/status?token={self.token}", timeout, self.processes[1])
-        return seconds + warm_up_rasa(self.rasa_url, self.token)
+        return wait_rasa_ready(self.rasa_url, self.token, timeout, self.processes[1])
 
     def stop(self) -> None:
         stop_processes(self.processes)
@@ -177,21 +176,32 @@ def wait_http(url: str, timeout: float, proc: subprocess.Popen | None = None) ->
     raise TimeoutError(f"{url} did not come up within {timeout:.0f}s")
 
 
+def parse_text(rasa_url: str, token: str, text: str, timeout: float = 60) -> dict:
+    """Rasa's reading of `text` (/model/parse: no conversation is created)."""
+    request = urllib.request.Request(f"{rasa_url}/model/parse?token={token}", method="POST",
+                                     data=json.dumps({"text": text}).encode(),
+                                     headers={"Content-Type": "application/json"})
+    with urllib.request.urlopen(request, timeout=timeout) as response:
+        return json.loads(response.read())
+
+
 def warm_up_rasa(rasa_url: str, token: str, timeout: float = 30) -> float:
-    """Parse WARM_UP_TEXTS (no conversation is created); returns the seconds it took. A failed
-    warm-up is only logged: it costs the first customer time, nothing else."""
+    """Parse WARM_UP_TEXTS; returns the seconds it took. A failed warm-up is only logged: it
+    costs the first customer time, nothing else."""
     started = time.monotonic()
     for text in WARM_UP_TEXTS:
-        request = urllib.request.Request(f"{rasa_url}/model/parse?token={token}", method="POST",
-                                         data=json.dumps({"text": text}).encode(),
-                                         headers={"Content-Type": "application/json"})
         try:
-            with urllib.request.urlopen(request, timeout=timeout) as response:
-                response.read()
+            parse_text(rasa_url, token, text, timeout)
         except (urllib.error.URLError, ConnectionError, TimeoutError) as error:
             log.warning("warm-up parse failed: %s", type(error).__name__)
             break
     return time.monotonic() - started
+
+
+def wait_rasa_ready(rasa_url: str, token: str, timeout: float, proc: subprocess.Popen | None = None) -> float:
+    """Wait until the Rasa server at `rasa_url` has its model loaded, then warm it up; returns
+    the seconds both took. What starts a Rasa server calls it ready only after this."""
+    return wait_http(f"{rasa_url}/status?token={token}", timeout, proc) + warm_up_rasa(rasa_url, token)
 
 
 def start_action_server(port: int, env: dict[str, str], log: Path, host: str = "127.0.0.1") -> subprocess.Popen:
@@ -261,8 +271,7 @@ def start_stack(
         stack.processes.append(start_rasa_server(rasa_port, model, endpoints_file, stack.token, env, rasa_log))
         wait_http(f"http://127.0.0.1:{action_port}/health", timeout, stack.processes[0])
         wait_http(f"{stack.rasa_url}/", timeout, stack.processes[1])
-        wait_http(f"{stack.rasa_url}/status?token={stack.token}", timeout, stack.processes[1])
-        warm_up_rasa(stack.rasa_url, stack.token)
+        wait_rasa_ready(stack.rasa_url, stack.token, timeout, stack.processes[1])
         if web_port:
             web_log = workdir / "web.log"
             stack.logs.append(web_log)
@@ -315,9 +324,7 @@ def run_forever(rasa_port: int = 5005, action_port: int = 5055, web_port: int = 
                 cwd=PROJECT_ROOT, env=env,
             )
         )
-        wait_http(f"http://127.0.0.1:{rasa_port}/", 300, procs[1])
-        wait_http(f"http://127.0.0.1:{rasa_port}/status?token={token}", 300, procs[1])
-        warm_up_rasa(f"http://127.0.0.1:{rasa_port}", token)
+        wait_rasa_ready(f"http://127.0.0.1:{rasa_port}", token, 300, procs[1])
         procs.append(start_web(web_port, rasa_port, token, env, VAR_DIR / "web.log"))
         wait_http(f"http://127.0.0.1:{web_port}/health", 60, procs[2])
         procs.append(subprocess.Popen(

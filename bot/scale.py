@@ -23,7 +23,15 @@ from sqlalchemy.engine import make_url
 
 from bot.config import PROJECT_ROOT
 from bot.endpoints import endpoints, write_endpoints
-from bot.runner import BIN, start_action_server, start_rasa_server, start_web, stop_processes, wait_http, warm_up_rasa
+from bot.runner import (
+    BIN,
+    start_action_server,
+    start_rasa_server,
+    start_web,
+    stop_processes,
+    wait_http,
+    wait_rasa_ready,
+)
 from bot.tracker_events import create_table, tracker_engine
 
 NGINX = "/usr/sbin/nginx"
@@ -196,8 +204,7 @@ def start_scale(
             stack.processes[f"rasa-{number}"] = start_rasa_server(
                 port, model, rasa_endpoints, token, env, logs / f"rasa-{number}.log")
         for number, port in enumerate(ports.rasa_instances, 1):
-            wait_http(f"http://127.0.0.1:{port}/status?token={token}", timeout, stack.processes[f"rasa-{number}"])
-            warm_up_rasa(f"http://127.0.0.1:{port}", token)
+            wait_rasa_ready(f"http://127.0.0.1:{port}", token, timeout, stack.processes[f"rasa-{number}"])
         wait_http(f"{stack.rasa_url}/status?token={token}", 30, stack.processes["nginx"])
         stack.processes["web"] = start_web(ports.web, ports.rasa, token, env, logs / "web.log")
         wait_http(f"{stack.web_url}/health", 60, stack.processes["web"])

@@ -13,6 +13,7 @@ from rasa_sdk.events import EventType
 from rasa_sdk.executor import CollectingDispatcher
 
 from bot import booking, i18n
+from bot.conversation_ids import split
 from bot.db.session import session_scope
 from bot.profile import identity_customer, sender_key
 
@@ -24,7 +25,11 @@ def language(tracker: Tracker) -> str:
 
 
 def channel(tracker: Tracker) -> str:
-    """The channel of the conversation; at session start, from the first message's metadata."""
+    """The conversation's channel: the one its id carries (set by our connectors); for a legacy id,
+    the channel of the latest message, or at session start the first message's metadata."""
+    prefixed, _ = split(tracker.sender_id)
+    if prefixed:
+        return prefixed
     latest = tracker.get_latest_input_channel()
     if latest:
         return latest
@@ -33,8 +38,13 @@ def channel(tracker: Tracker) -> str:
     return str(found) if found else "rest"
 
 
+def channel_sender(tracker: Tracker) -> tuple[str, str]:
+    """(channel, the sender's id on it): whom `channel_identities` must link to the customer."""
+    return channel(tracker), split(tracker.sender_id)[1]
+
+
 def conversation_key(tracker: Tracker) -> str:
-    return sender_key(channel(tracker), tracker.sender_id)
+    return sender_key(*channel_sender(tracker))
 
 
 def claimed_customer_id(tracker: Tracker) -> int | None:
@@ -48,19 +58,24 @@ def claimed_customer_id(tracker: Tracker) -> int | None:
 
 def customer_id(tracker: Tracker) -> int | None:
     """The customer of this conversation: the `customer_id` slot, but only while the sender id on
-    the channel of the latest message belongs to that customer (verified by a code, or known).
+    the conversation's channel belongs to that customer (verified by a code, or known), and the
+    latest message came in through that channel.
 
-    A slot is no proof: a conversation id reached from another channel, or a slot set by a payload,
-    reads as a guest. Checked once per action call (the tracker keeps the answer).
+    A slot is no proof: a slot set by a payload, or a message from another channel, reads as a
+    guest. Checked once per action call (the tracker keeps the answer).
     """
     claimed = claimed_customer_id(tracker)
     if claimed is None:
         return None
-    key = (channel(tracker), tracker.sender_id, claimed)
+    key = (*channel_sender(tracker), claimed)
     checked: dict[tuple[str, str, int], bool] = tracker.__dict__.setdefault("_identity_checked", {})
     if key not in checked:
-        with session_scope() as session:
-            checked[key] = identity_customer(session, key[0], key[1]) == claimed
+        latest = tracker.get_latest_input_channel()
+        if latest and latest != key[0]:  # a message that came in through another channel
+            checked[key] = False
+        else:
+            with session_scope() as session:
+                checked[key] = identity_customer(session, key[0], key[1]) == claimed
         if not checked[key]:
             log.warning("customer_id slot does not belong to this conversation's sender on %s: read as a guest",
                         key[0])

@@ -10,7 +10,7 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions.common import (
     SafeAction,
-    channel,
+    channel_sender,
     conversation_key,
     customer_id,
     find_action,
@@ -118,7 +118,7 @@ class IdentityValidation:
             return {"otp_code": None}
         with session_scope() as session:
             result = verify_code(
-                session, conversation_key(tracker), code, now(), channel(tracker), tracker.sender_id
+                session, conversation_key(tracker), code, now(), *channel_sender(tracker)
             )
             verified: dict[str, Any] | None = None
             if result.status == "ok" and result.customer_id is not None:

@@ -14,6 +14,7 @@ from actions.common import SafeAction, customer_id, entity_values, language, now
 from bot import booking, i18n
 from bot.advice import winter_checklist
 from bot.catalog import payment_options, service_names
+from bot.conversation_ids import conversation_ids
 from bot.db.models import Booking, OutboxMessage
 from bot.db.session import session_scope
 
@@ -49,7 +50,7 @@ class ActionProactiveMessage(SafeAction):
         with session_scope() as session:
             row = session.get(OutboxMessage, int(ids[0]))
             # Only the conversation the message was written for may show it.
-            if row is None or row.recipient != tracker.sender_id:
+            if row is None or tracker.sender_id not in conversation_ids(row.channel or "", row.recipient or ""):
                 return []
             payload = dict(row.payload or {})
             location = booking.default_location(session).name

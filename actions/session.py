@@ -8,7 +8,7 @@ from rasa_sdk import Tracker
 from rasa_sdk.events import ActionExecuted, EventType, SessionStarted, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.common import SafeAction, channel
+from actions.common import SafeAction, channel_sender
 from bot.db.session import session_scope
 from bot.profile import customer_language, customer_strategy, find_customer
 
@@ -31,7 +31,7 @@ class ActionSessionStart(SafeAction):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[EventType]:
         with session_scope() as session:
-            customer = find_customer(session, channel(tracker), tracker.sender_id)
+            customer = find_customer(session, *channel_sender(tracker))
             if customer is None:
                 return []
             return [

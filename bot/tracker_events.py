@@ -157,6 +157,16 @@ def sender_ids(engine: Engine) -> list[str]:
         return [r[0] for r in conn.execute(sa.select(events_table.c.sender_id).distinct())]
 
 
+def existing_senders(engine: Engine, senders: Iterable[str]) -> set[str]:
+    """Those of `senders` that have events in the tracker store."""
+    ids = sorted(set(senders))
+    if not ids or not has_events_table(engine):
+        return set()
+    with engine.connect() as conn:
+        query = sa.select(events_table.c.sender_id).where(events_table.c.sender_id.in_(ids)).distinct()
+        return {r[0] for r in conn.execute(query)}
+
+
 def delete_conversations(engine: Engine, senders: Iterable[str]) -> int:
     """Delete every event of these conversations; returns how many were deleted."""
     ids = sorted(set(senders))

@@ -5,8 +5,9 @@ lets the client choose the input channel (and so pose as another channel's sende
 This one validates the request, keeps the channel name fixed, and never leaves the
 customer without an answer: if the turn produced nothing, it apologises in the
 customer's language and offers a person. A sender id is no credential: outside dev mode a
-client shows an HMAC of it (`REST_SIGNING_SECRET`), and a conversation begun on another
-channel is never continued here (409).
+client shows an HMAC of it (`REST_SIGNING_SECRET`). The client's sender speaks in the
+conversation `rest:<sender>` (bot/conversation_ids.py), so it can never write into a conversation
+of another channel, whatever id it names.
 """
 
 from __future__ import annotations
@@ -23,6 +24,8 @@ from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
+from bot.conversation_ids import REST as REST_CHANNEL
+from bot.conversation_ids import conversation_id
 from bot.i18n import channel_text
 from bot.lang import detect_language
 from bot.signing import REST, rest_policy, rest_secret, verify
@@ -67,20 +70,6 @@ def refused_sender(request: Request, sender_id: str) -> HTTPResponse | None:
     return None
 
 
-async def owning_channel(request: Request, sender_id: str) -> str | None:
-    """The channel of a conversation begun elsewhere (Telegram, web chat), else None.
-
-    Rasa keys a conversation by its id alone; the REST channel never writes into another
-    channel's conversation, whatever id the client names.
-    """
-    try:
-        tracker = await request.app.ctx.agent.tracker_store.retrieve(sender_id)
-    except Exception:  # noqa: BLE001 - the tracker store may be down: the turn itself apologises
-        return None
-    found = tracker.get_latest_input_channel() if tracker is not None else None
-    return found if found and found != SafeRestInput.name() else None
-
-
 def is_plain_id(value: str) -> bool:
     return is_unicode(value) and not any(unicodedata.category(char) in ("Cc", "Cf") for char in value)
 
@@ -100,7 +89,7 @@ async def conversation_language(request: Request, sender_id: str, text: str) -> 
 class SafeRestInput(InputChannel):
     @classmethod
     def name(cls) -> str:
-        return "rest"
+        return REST_CHANNEL
 
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
         module = inspect.getmodule(self)
@@ -134,9 +123,7 @@ class SafeRestInput(InputChannel):
             refused = refused_sender(request, sender_id)
             if refused is not None:
                 return refused
-            elsewhere = await owning_channel(request, sender_id)
-            if elsewhere is not None:
-                return bad_request(f"this conversation belongs to the {elsewhere} channel", 409)
+            conversation = conversation_id(REST_CHANNEL, sender_id)  # never another channel's conversation
             if text is None:
                 text = ""
             if not isinstance(text, str):
@@ -156,12 +143,12 @@ class SafeRestInput(InputChannel):
             if metadata and not is_unicode(json.dumps(metadata, ensure_ascii=False)):
                 return bad_request("'metadata' is not valid Unicode text")
             if not text.strip():
-                lang = await conversation_language(request, sender_id, text)
+                lang = await conversation_language(request, conversation, text)
                 return response.json([{"recipient_id": sender_id, "text": channel_text("empty_message", lang)}])
 
             collector = CollectingOutputChannel()
             in_time = True
-            message = UserMessage(text, collector, sender_id, input_channel=self.name(), message_id=message_id,
+            message = UserMessage(text, collector, conversation, input_channel=self.name(), message_id=message_id,
                                   # the channel is ours to say, never the client's
                                   metadata={**(metadata or {}), "input_channel": self.name()})
             try:
@@ -170,9 +157,10 @@ class SafeRestInput(InputChannel):
                 in_time = await within_deadline(turn)
             except Exception:  # noqa: BLE001 - the customer still gets an answer below
                 log.exception("processing a REST message failed")
-            messages = list(collector.messages)  # a late turn may still add to the collector
-            if not in_time or (not messages and not await is_paused(sender_id, request.app)):
-                lang = await conversation_language(request, sender_id, text)
+            # A late turn may still add to the collector. The client sees its own sender id.
+            messages = [{**m, "recipient_id": sender_id} for m in collector.messages]
+            if not in_time or (not messages and not await is_paused(conversation, request.app)):
+                lang = await conversation_language(request, conversation, text)
                 messages.append({"recipient_id": sender_id, "text": channel_text("technical_problem", lang)})
             return response.json(messages)
 

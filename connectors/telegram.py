@@ -6,6 +6,8 @@ with `telegram.Update.de_json`, answers tapped buttons, politely refuses what is
 processes a retried update once, and sends through `bot.telegram_api.Sender` (Markdown
 escaped, split at 4096 characters, inline keyboards, 429 and transient errors retried),
 from the same event loop as the server, so proactive and handoff messages reach Telegram.
+A chat's conversation is `telegram:<chat id>` (bot/conversation_ids.py): no other channel
+can write into it.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
+from bot.conversation_ids import TELEGRAM, conversation_id, recipient
 from bot.i18n import channel_text
 from bot.shared import redis_client
 from bot.telegram_api import PayloadStore, SeenUpdates, Sender, make_bot, parse_update, settings_from_env
@@ -35,42 +38,50 @@ SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
 
 
 class TelegramOutput(OutputChannel):
-    """Rasa's responses as Telegram messages."""
+    """Rasa's responses as Telegram messages, to the chat of a `telegram:<chat id>` conversation."""
 
     @classmethod
     def name(cls) -> str:
-        return "telegram"
+        return TELEGRAM
 
     def __init__(self, sender: Sender) -> None:
         self.sender = sender
         self.messages_sent = 0
 
+    async def _send(self, conversation: str, text: str, buttons: list[dict[str, Any]] | None = None) -> bool:
+        chat = recipient(TELEGRAM, conversation)
+        if chat is None:
+            log.warning("not sent: a conversation of another channel has no Telegram chat")
+            return False
+        await self.sender.send_text(chat, text, buttons)
+        return True
+
     async def send_text_message(self, recipient_id: str, text: str, **kwargs: Any) -> None:
-        await self.sender.send_text(recipient_id, text)
-        self.messages_sent += 1
+        if await self._send(recipient_id, text):
+            self.messages_sent += 1
 
     async def send_text_with_buttons(
         self, recipient_id: str, text: str, buttons: list[dict[str, Any]], **kwargs: Any
     ) -> None:
-        await self.sender.send_text(recipient_id, text, buttons)
-        self.messages_sent += 1
+        if await self._send(recipient_id, text, buttons):
+            self.messages_sent += 1
 
     async def send_image_url(self, recipient_id: str, image: str, **kwargs: Any) -> None:
-        await self.sender.send_text(recipient_id, image)
+        await self._send(recipient_id, image)
 
     async def send_attachment(self, recipient_id: str, attachment: str, **kwargs: Any) -> None:
-        await self.sender.send_text(recipient_id, str(attachment))
+        await self._send(recipient_id, str(attachment))
 
     async def send_custom_json(self, recipient_id: str, json_message: dict[str, Any], **kwargs: Any) -> None:
         text = json_message.get("text") if isinstance(json_message, dict) else None
         if text:
-            await self.sender.send_text(recipient_id, str(text), json_message.get("buttons"))
+            await self._send(recipient_id, str(text), json_message.get("buttons"))
 
 
 class TelegramInput(InputChannel):
     @classmethod
     def name(cls) -> str:
-        return "telegram"
+        return TELEGRAM
 
     @classmethod
     def from_credentials(cls, credentials: dict[str, Any] | None) -> InputChannel:
@@ -138,15 +149,16 @@ class TelegramInput(InputChannel):
                 await sender.send_text(incoming.chat_id, channel_text("help", incoming.language))
                 return
             output = TelegramOutput(sender)
+            conversation = conversation_id(TELEGRAM, str(incoming.chat_id))  # never another channel's
             in_time = await within_deadline(on_new_message(
                 UserMessage(
-                    incoming.text, output, str(incoming.chat_id), input_channel=self.name(),
+                    incoming.text, output, conversation, input_channel=self.name(),
                     metadata={"input_channel": self.name(), "telegram_update_id": incoming.update_id,
                               "edited": incoming.edited},
                 )
             ))
             # Too slow, or failed and said nothing: apologise (a late answer still follows).
-            if not in_time or (output.messages_sent == 0 and not await is_paused(str(incoming.chat_id))):
+            if not in_time or (output.messages_sent == 0 and not await is_paused(conversation)):
                 await sender.send_text(incoming.chat_id, channel_text("technical_problem", incoming.language))
         except Exception:  # noqa: BLE001 - apologise rather than go silent
             log.exception("telegram update %s could not be processed", incoming.update_id)

@@ -9,7 +9,8 @@ connected to another Rasa instance.
 
 A session id is no credential: the web server issues it with a token (`bot/signing.py`), and a
 socket joins a session only with that token. Messages go to the session the socket joined,
-never to an id the client names in the message.
+never to an id the client names in the message. A session's conversation is
+`webchat:<session id>` (bot/conversation_ids.py): no other channel can write into it.
 """
 
 from __future__ import annotations
@@ -27,6 +28,8 @@ from sanic.response import HTTPResponse
 from socketio import AsyncRedisManager, AsyncServer
 
 from bot.config import webchat_origins
+from bot.conversation_ids import WEBCHAT as WEBCHAT_CHANNEL
+from bot.conversation_ids import conversation_id, recipient
 from bot.i18n import channel_text
 from bot.lang import detect_language
 from bot.signing import WEBCHAT, verify, webchat_secret
@@ -68,21 +71,34 @@ class CountingOutput(SocketIOOutput):
 
     @classmethod
     def name(cls) -> str:
-        return "webchat"
+        return WEBCHAT_CHANNEL
 
     def __init__(self, sio: AsyncServer, bot_message_evt: str) -> None:
         super().__init__(sio, bot_message_evt)
         self.messages_sent = 0
 
     async def _send_message(self, socket_id: str, response: Any) -> None:
-        await super()._send_message(socket_id, response)
+        # Rasa passes the conversation id; the page's room is the session id.
+        room = recipient(WEBCHAT_CHANNEL, socket_id)
+        if room is None:
+            log.warning("not sent: a conversation of another channel has no web chat page")
+            return
+        await super()._send_message(room, response)
+        self.messages_sent += 1
+
+    async def send_custom_json(self, recipient_id: str, json_message: dict[str, Any], **kwargs: Any) -> None:
+        room = recipient(WEBCHAT_CHANNEL, recipient_id)
+        if room is None:
+            log.warning("not sent: a conversation of another channel has no web chat page")
+            return
+        await self.sio.emit(self.bot_message_evt, **{**json_message, "room": room})  # as Rasa's, to our room
         self.messages_sent += 1
 
 
 class WebChatInput(SocketIOInput):
     @classmethod
     def name(cls) -> str:
-        return "webchat"
+        return WEBCHAT_CHANNEL
 
     def get_output_channel(self) -> CountingOutput | None:
         if self.sio is None:
@@ -133,16 +149,17 @@ class WebChatInput(SocketIOInput):
                 return
             metadata = data.get(self.metadata_key) if isinstance(data.get(self.metadata_key), dict) else {}
             output = CountingOutput(sio, self.bot_message_evt)
+            conversation = conversation_id(WEBCHAT_CHANNEL, session_id)
             in_time = True
             try:
                 in_time = await within_deadline(on_new_message(
-                    UserMessage(text, output, session_id, input_channel=self.name(),
+                    UserMessage(text, output, conversation, input_channel=self.name(),
                                 metadata={**metadata, "input_channel": self.name()})
                 ))
             except Exception:  # noqa: BLE001 - the customer still gets an answer below
                 log.exception("processing a web chat message failed")
-            if not in_time or (output.messages_sent == 0 and not await is_paused(session_id)):
+            if not in_time or (output.messages_sent == 0 and not await is_paused(conversation)):
                 lang = detect_language(text) if text.strip() else None
-                await output.send_text_message(session_id, channel_text("technical_problem", lang))
+                await output.send_text_message(conversation, channel_text("technical_problem", lang))
 
         return webhook

@@ -114,6 +114,21 @@ async def test_a_customer_id_slot_is_no_proof_of_identity(db_url):
         assert any(e.get("event") == "followup" and e["name"] == "identify_form" for e in events), (sender, channel)
 
 
+async def test_the_channel_a_conversation_id_carries_decides_whose_data_it_may_show(db_url):
+    # `webchat:demo-en` is Emma's web chat (a demo identity on webchat): her invoice is shown.
+    _, own = await run(ActionInvoice(), tracker("webchat:demo-en", slots={"customer_id": "6", "language": "en"},
+                                                channel="webchat"))
+    assert any(m.get("amount") for m in own.messages)
+    # Her id on a channel where it is not hers (Telegram), or a message into her web chat conversation
+    # that came through another channel: a guest, asked who it is, shown nothing.
+    for sender, channel in (("telegram:demo-en", "telegram"), ("webchat:demo-en", "rest"),
+                            ("rest:webchat:demo-en", "rest")):
+        events, dispatcher = await run(ActionInvoice(), tracker(sender, slots={"customer_id": "6", "language": "en"},
+                                                                channel=channel))
+        assert not any(m.get("amount") for m in dispatcher.messages), (sender, channel)
+        assert any(e.get("event") == "followup" and e["name"] == "identify_form" for e in events), (sender, channel)
+
+
 async def test_payment_question_needs_no_identity_but_the_invoice_does(db_url):
     _, pay = await run(ActionInvoice(), tracker("guest", entities=[entity("payment_method", "vipps")]))
     assert responses(pay) == ["utter_payment_options"]

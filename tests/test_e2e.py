@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
+from bot.conversation_ids import conversation_id
 from bot.db.models import Booking, ChannelIdentity, Customer, HumanRequest, Preferences, Suggestion
 from bot.db.session import session_scope
 from bot.lang import detect_language
@@ -277,7 +278,7 @@ def test_withdrawn_consent_stops_usage_based_suggestions_in_the_next_turn(stack)
 
 def user_messages(stack: Stack, sender: str) -> list[dict[str, Any]]:
     engine = tracker_engine(stack.env["TRACKER_DATABASE_URL"])
-    return [e.data for e in conversation(engine, sender) if e.type_name == "user"]
+    return [e.data for e in conversation(engine, conversation_id("rest", sender)) if e.type_name == "user"]
 
 
 def test_a_message_sent_again_with_its_id_is_answered_once(stack):

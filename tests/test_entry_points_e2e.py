@@ -155,7 +155,7 @@ def test_two_messages_of_one_conversation_at_once_are_processed_in_order(stack):
         thread.join(120)
     assert answers[second][0] < answers[first][1], "the second message was sent after the first was answered"
     assert "07:30" in answers[first][2] and "Strømsveien" in answers[second][2]
-    status, body = request(f"{stack.rasa_url}/conversations/{sender}/tracker?token={stack.token}")
+    status, body = request(f"{stack.rasa_url}/conversations/rest:{sender}/tracker?token={stack.token}")
     events = [e for e in json.loads(body)["events"] if e["event"] in ("user", "bot")]
     said = [(e["event"], e.get("text") or "") for e in events][-4:]
     assert [kind for kind, _ in said] == ["user", "bot", "user", "bot"], said
@@ -270,6 +270,6 @@ def test_after_the_fuzzing_a_normal_message_gets_a_normal_answer(stack):
     assert all(process.poll() is None for process in stack.processes)
     assert "07:30" in texts(say(stack, "after-fuzz", "når åpner dere på mandag?"))
     store = tracker_engine_for(f"sqlite:///{stack.endpoints.parent / 'tracker.db'}")
-    fuzzed = [event for sender in sender_ids(store) if sender.startswith("fuzz-")
+    fuzzed = [event for sender in sender_ids(store) if sender.startswith("rest:fuzz-")
               for event in conversation(store, sender) if event.type_name == "user"]
     assert len(fuzzed) >= 8, len(fuzzed)  # the fuzzing did reach Rasa, not only the input checks

@@ -53,7 +53,7 @@ def is_apology_with_a_person(text: str, lang: str) -> bool:
 
 
 def tracker(stack: Stack, sender: str) -> dict[str, Any]:
-    url = f"{stack.rasa_url}/conversations/{sender}/tracker?include_events=ALL&token={stack.token}"
+    url = f"{stack.rasa_url}/conversations/rest:{sender}/tracker?include_events=ALL&token={stack.token}"
     with urllib.request.urlopen(url, timeout=30) as response:
         return json.loads(response.read())
 

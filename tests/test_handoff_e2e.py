@@ -80,7 +80,7 @@ def test_a_person_takes_over_on_telegram_and_hands_back(stack, standin):
     assert any("nummer 1 i køen" in t for t in texts(standin)), texts(standin)
     with session_scope(stack.db_url) as session:  # type: ignore[attr-defined]
         ticket = session.execute(select(HumanRequest)).scalar_one()
-        assert (ticket.channel, ticket.sender_id, ticket.status) == ("telegram", str(CHAT), "open")
+        assert (ticket.channel, ticket.sender_id, ticket.status) == ("telegram", f"telegram:{CHAT}", "open")
         ticket_id = ticket.id
 
     standin.calls.clear()

@@ -75,7 +75,7 @@ async def test_a_page_connected_to_one_rasa_instance_gets_what_the_other_sends(s
         await client.emit("session_request", {"session_id": "across-instances", "token": token})
         await asyncio.wait_for(confirmed.wait(), 10)
         request = urllib.request.Request(
-            f"{scale.instances[1]}/conversations/across-instances/tracker/events?token={scale.token}"
+            f"{scale.instances[1]}/conversations/webchat:across-instances/tracker/events?token={scale.token}"
             "&output_channel=webchat&execute_side_effects=true",
             data=json.dumps([{"event": "bot", "text": "Hei, dette er Kari på kundeservice."}]).encode(),
             headers={"Content-Type": "application/json"},

@@ -83,10 +83,11 @@ def test_delete_my_data_erases_everything_and_logs_keep_no_personal_data(stack: 
 
     # Rasa stores the last turn after the action; the action server deletes it a moment later.
     deadline = time.monotonic() + 30
-    while time.monotonic() < deadline and tracker_events.conversation(stack.tracker, GUEST):  # type: ignore[attr-defined]
+    while time.monotonic() < deadline and tracker_events.conversation(stack.tracker, f"rest:{GUEST}"):  # type: ignore[attr-defined]
         time.sleep(0.5)
     time.sleep(4)  # the action server's later attempt, too
-    assert _scan_tracker(stack.tracker, [SENTENCE, OWN_EMAIL, "+4793456789"], ["demo-coach", GUEST]) == []  # type: ignore[attr-defined]
+    assert _scan_tracker(stack.tracker, [SENTENCE, OWN_EMAIL, "+4793456789"],
+                          ["rest:demo-coach", f"rest:{GUEST}"]) == []  # type: ignore[attr-defined]
     with session_scope(stack.db_url) as session:  # type: ignore[attr-defined]
         # The durable record of the in-conversation erasure, completed by the next scheduler pass.
         finish_pending(session, stack.tracker, datetime.now() + timedelta(minutes=2))  # type: ignore[attr-defined]
@@ -97,7 +98,7 @@ def test_delete_my_data_erases_everything_and_logs_keep_no_personal_data(stack: 
 
     # The conversation can go on as a new one: nothing of the old turn comes back.
     say(stack, GUEST, "hei")
-    assert all(SENTENCE not in e.text for e in tracker_events.conversation(stack.tracker, GUEST))  # type: ignore[attr-defined]
+    assert all(SENTENCE not in e.text for e in tracker_events.conversation(stack.tracker, f"rest:{GUEST}"))  # type: ignore[attr-defined]
 
     logs = "\n".join(path.read_text(errors="replace") for path in stack.logs)
     assert "DEBUG" in logs and "processor" in logs  # the stack did log at debug level

@@ -175,7 +175,8 @@ def statuses(db_url: str) -> dict[tuple[int, str], str]:
 def test_a_pass_sends_coach_auto_and_transactional_messages_once(db_url, rasa):
     report = run_pass(NOW, db_url, rasa.url, "tok")
     sent = {(c["conversation"], c["channel"]) for c in rasa.calls}
-    assert sent == {("demo-coach", "webchat"), ("demo-auto", "webchat"), ("demo-en", "webchat")}
+    # Each goes into the conversation the customer's channel writes into: `webchat:<session>`.
+    assert sent == {("webchat:demo-coach", "webchat"), ("webchat:demo-auto", "webchat"), ("webchat:demo-en", "webchat")}
     assert report.sent == 4 and all(c["name"] == "EXTERNAL_proactive" and c["token"] == "tok" for c in rasa.calls)
     # Ola's service and tyre change are one proposal; Ingrid's job is booked within her agreement.
     assert statuses(db_url)[(OLA, "tyre_change")] == "merged"

@@ -3,6 +3,7 @@ servers; messages land in the trackers; the customer's yes books the proposed jo
 
 from __future__ import annotations
 
+import asyncio
 import json
 import urllib.request
 from collections.abc import Iterator
@@ -17,8 +18,7 @@ from bot.db.models import Booking, Invoice, OutboxMessage, Preferences
 from bot.db.session import session_scope
 from bot.proactive.scheduler import SimulatedCrash, run_pass
 from bot.runner import Stack, latest_model, start_stack
-from tests.servers import free_port, seeded_database
-from tests.test_e2e import say, texts
+from tests.servers import WebChatPage, free_port, seeded_database, webchat_token
 
 pytestmark = pytest.mark.e2e
 NOON = datetime.combine(date.today(), datetime.min.time()).replace(hour=12)
@@ -41,8 +41,10 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     running.stop()
 
 
-def bot_texts(stack: Stack, conversation: str) -> list[str]:
-    url = f"{stack.rasa_url}/conversations/{conversation}/tracker?token={stack.token}"
+def bot_texts(stack: Stack, customer: str) -> list[str]:
+    """What the bot said in the customer's web chat (`webchat:<session>`, where the demo customers
+    consented to be contacted)."""
+    url = f"{stack.rasa_url}/conversations/webchat:{customer}/tracker?token={stack.token}"
     with urllib.request.urlopen(url, timeout=30) as response:
         tracker: dict[str, Any] = json.loads(response.read())
     return [e.get("text") or "" for e in tracker["events"] if e.get("event") == "bot"]
@@ -87,7 +89,13 @@ def test_the_customers_yes_books_the_proposed_job(stack):
         proposal = session.execute(
             select(OutboxMessage).filter_by(customer_id=3, event_type="service_due")).scalar_one()
         start = datetime.fromisoformat(proposal.payload["start"])
-    answer = texts(say(stack, "demo-coach", "ja takk"))
+    async def yes_in_the_web_chat() -> str:
+        # The answer comes where the proposal went: the customer's web chat (dev mode: demo ids).
+        async with WebChatPage(stack) as page:
+            assert await page.join("demo-coach", webchat_token(stack, "demo-coach")) == "demo-coach"
+            return "\n".join(m.get("text") or "" for m in await page.say("ja takk"))
+
+    answer = asyncio.run(yes_in_the_web_chat())
     assert "Da er det bestilt" in answer and "FB-" in answer
     with session_scope(stack.db_url) as session:  # type: ignore[attr-defined]
         record = session.execute(select(Booking).filter_by(customer_id=3)).scalars().one()

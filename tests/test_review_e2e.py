@@ -92,7 +92,7 @@ def test_the_inbox_is_filled_from_a_real_tracker_store(stack):
     assert report.added == len(items) and report.joined >= 1
 
     banana = items["the thing with the stuff from before"]
-    assert (banana.lang, banana.occurrences, banana.sender_id) == ("en", 2, "rv-fallback-1")
+    assert (banana.lang, banana.occurrences, banana.sender_id) == ("en", 2, "rest:rv-fallback-1")
     assert banana.reasons == ["fallback", "low_confidence"] and banana.predicted_intent not in (None, "nlu_fallback")
     assert banana.confidence < 0.4 and banana.status == "new"
     assert "the thing with the stuff from before?" not in items
@@ -108,7 +108,7 @@ def test_the_inbox_is_filled_from_a_real_tracker_store(stack):
     assert "no, that's not what I meant" not in items
 
     masked = items["<name> <name> her, mitt nummer er <phone> og e-post <email>"]
-    assert masked.lang == "nb" and "fallback" in masked.reasons and masked.sender_id == "demo-respond"
+    assert masked.lang == "nb" and "fallback" in masked.reasons and masked.sender_id == "rest:demo-respond"
     low = items[ambiguous]
     assert "low_confidence" in low.reasons and low.predicted_intent == predicted
     assert low.confidence == pytest.approx(confidence)

@@ -166,11 +166,14 @@ def test_personal_data_and_the_linked_customers_name_are_masked(session, tracker
              language="nb")
     tracker.start("demo-respond")  # linked by its channel identity only: Kari Nordmann
     fallback(tracker, "demo-respond", "Nordmann her, bilen EL 12345 lager lyd", language="nb")
+    tracker.start("webchat:demo-sv")  # today's ids carry the channel: Sven Svensson's web chat
+    fallback(tracker, "webchat:demo-sv", "Svensson här, bilen låter", language="sv")
     pull(session, tracker.engine, now=NOW)
     assert [i.text for i in items(session)] == [
-        "Hei, dette er <name> <name>, ring <phone> eller <email>", "<name> her, bilen <regnr> lager lyd"]
+        "Hei, dette er <name> <name>, ring <phone> eller <email>", "<name> her, bilen <regnr> lager lyd",
+        "<name> här, bilen låter"]
     dump = " ".join(str(v) for i in items(session) for v in vars(i).values()).lower()
-    for raw in ("karoline", "berg", "912 34 567", "@example.no", "nordmann", "el 12345"):
+    for raw in ("karoline", "berg", "912 34 567", "@example.no", "nordmann", "el 12345", "svensson"):
         assert raw not in dump
 
 

@@ -30,8 +30,9 @@ import socketio
 
 from bot.config import PROJECT_ROOT
 from bot.runner import BIN, Stack, wait_http
-from bot.signing import REST, WEBCHAT, sign
-from tests.servers import disconnect_socket, free_port, seeded_database
+from bot.signing import REST, sign
+from tests.servers import WebChatPage as Page
+from tests.servers import disconnect_socket, free_port, seeded_database, webchat_token
 from tests.test_e2e import say, texts
 
 pytestmark = pytest.mark.e2e
@@ -134,57 +135,6 @@ def rest(stack: Stack, sender: str, text: str, signature: str | None = None) -> 
     return status, body
 
 
-class Page:
-    """A web chat client as the page is one: a socket.io connection to Rasa's webchat channel."""
-
-    def __init__(self, stack: Stack) -> None:
-        self.stack = stack
-        self.client = socketio.AsyncClient()
-        self.confirmed: asyncio.Queue = asyncio.Queue()
-        self.errors: asyncio.Queue = asyncio.Queue()
-        self.messages: asyncio.Queue = asyncio.Queue()
-        self.client.on("session_confirm", self.confirmed.put_nowait)
-        self.client.on("error_message", self.errors.put_nowait)
-        self.client.on("bot_uttered", self.messages.put_nowait)
-
-    async def __aenter__(self) -> Page:
-        # Long polling: python-socketio's websocket client needs a newer aiohttp than Rasa 3.6 pins.
-        origin = self.stack.web_url if self.stack.web_port else "http://localhost:8080"
-        await self.client.connect(self.stack.rasa_url, socketio_path="/socket.io", transports=["polling"],
-                                  headers={"Origin": origin})
-        return self
-
-    async def __aexit__(self, *_: object) -> None:
-        await disconnect_socket(self.client)
-
-    async def join(self, session_id: str, token: str | None) -> str | dict:
-        """The confirmed session id, or the error the channel answered with."""
-        await self.client.emit("session_request", {"session_id": session_id, "token": token})
-        done, pending = await asyncio.wait([asyncio.ensure_future(self.confirmed.get()),
-                                            asyncio.ensure_future(self.errors.get())],
-                                           timeout=WAIT_S, return_when=asyncio.FIRST_COMPLETED)
-        for waiting in pending:
-            waiting.cancel()
-        assert done, "no answer to session_request"
-        return done.pop().result()
-
-    async def say(self, text: str, session_id: str | None = None) -> list[dict[str, Any]]:
-        """Every bot message of the turn (until two seconds pass without one)."""
-        message = {"message": text, **({"session_id": session_id} if session_id else {})}
-        await self.client.emit("user_uttered", message)
-        got = [await asyncio.wait_for(self.messages.get(), WAIT_S)]
-        while True:
-            try:
-                got.append(await asyncio.wait_for(self.messages.get(), 2))
-            except asyncio.TimeoutError:
-                return got
-
-
-def webchat_token(stack: Stack, session_id: str) -> str:
-    """What the web server hands the page with its session."""
-    return sign(stack.env["WEBCHAT_SECRET"], WEBCHAT, session_id)
-
-
 def tracker_texts(stack: Stack, conversation: str) -> list[str]:
     status, _, tracker = call(f"{stack.rasa_url}/conversations/{conversation}/tracker?token={stack.token}")
     assert status == 200
@@ -212,7 +162,8 @@ def test_the_history_of_a_conversation_is_served_only_to_its_own_session(stack):
     signed = sign(REST_SECRET, REST, "rest-history")
     assert rest(stack, "rest-history", "hei", signed)[0] == 200
     rest_cookie = {"Cookie": f"fjordbil_chat=rest-history.{webchat_token(stack, 'rest-history')}"}
-    assert call(f"{stack.web_url}/chat/history/rest-history", headers=rest_cookie)[0] == 403
+    status, _, body = call(f"{stack.web_url}/chat/history/rest-history", headers=rest_cookie)
+    assert status == 200 and body["turns"] == []   # its web chat conversation is another one, empty
 
 
 def test_a_page_issued_by_the_server_gets_a_random_session_and_demo_ids_only_in_dev_mode(stack):
@@ -249,7 +200,7 @@ def test_another_sessions_socket_room_cannot_be_joined_or_written_to(stack):
     assert isinstance(wrong, dict) and "not valid" in wrong["error"]
     assert received["text"] == "Hei, dette er Kari på kundeservice." and leaked == []
     assert "session_request" in refused["error"]
-    assert "vis meg fakturaen min" not in tracker_texts(stack, victim)
+    assert "vis meg fakturaen min" not in tracker_texts(stack, f"webchat:{victim}")
 
 
 # --- REST: a sender only with proof -----------------------------------------------------------------
@@ -263,7 +214,7 @@ def test_rest_messages_need_a_valid_signature_of_their_sender_outside_dev_mode(s
     assert rest(stack, "rest-customer", "hei", webchat_token(stack, "rest-customer"))[0] == 401
     status, replies = rest(stack, "rest-customer", "hva koster et dekkskift?", sign(REST_SECRET, REST, "rest-customer"))
     assert status == 200 and "890" in texts(replies)
-    assert "hei" not in tracker_texts(stack, "rest-customer")   # the refused ones never reached the bot
+    assert "hei" not in tracker_texts(stack, "rest:rest-customer")   # the refused ones never reached the bot
 
 
 def test_a_web_chat_conversation_cannot_be_continued_over_rest(stack):
@@ -276,10 +227,23 @@ def test_a_web_chat_conversation_cannot_be_continued_over_rest(stack):
 
     asyncio.run(chat())
     assert rest(stack, victim, "vis meg fakturaen min")[0] == 401
-    # Not even with a valid signature of that id: the conversation is the web chat's.
-    status, body = rest(stack, victim, "vis meg fakturaen min", sign(REST_SECRET, REST, victim))
-    assert status == 409 and "webchat" in body["error"]
-    assert "vis meg fakturaen min" not in tracker_texts(stack, victim)
+    # Not even with a valid signature of that id: the REST client speaks in `rest:<id>`, a
+    # conversation of its own (today's code: 409, before it the web chat's conversation).
+    for named in (victim, f"webchat:{victim}"):
+        status, _ = rest(stack, named, "vis meg fakturaen min", sign(REST_SECRET, REST, named))
+        assert status == 200
+        assert "vis meg fakturaen min" in tracker_texts(stack, f"rest:{named}")
+    assert tracker_texts(stack, f"webchat:{victim}") == ["hei"]
+
+
+def test_a_telegram_conversation_cannot_be_written_into_over_rest(stack):
+    # A Telegram chat id is no secret; whatever id a signed REST client names, Telegram's
+    # conversation `telegram:<chat>` gets nothing (Rasa keys conversations by id alone).
+    chat = "5550001"
+    for named in (chat, f"telegram:{chat}"):
+        status, _ = rest(stack, named, "vis meg fakturaen min", sign(REST_SECRET, REST, named))
+        assert status == 200 and "vis meg fakturaen min" in tracker_texts(stack, f"rest:{named}")
+    assert tracker_texts(stack, f"telegram:{chat}") == []
 
 
 # --- CORS ------------------------------------------------------------------------------------------
@@ -323,9 +287,11 @@ def test_a_guest_verified_over_rest_is_a_guest_again_on_the_web_chat_with_the_sa
 
     answer = asyncio.run(from_the_web_chat())
     assert "Kari" not in answer and ("mobilnummer" in answer or "e-post" in answer), answer
-    # And the conversation, now the web chat's, is not continued over REST (dev mode included).
-    status, _, body = call(f"{shared_stack.rasa_url}/webhooks/rest/webhook", {"sender": sender, "message": "hei"})
-    assert status == 409 and "webchat" in body["error"]
+    # Each channel has its own conversation of that id: the web chat's never saw the REST turns,
+    # and REST goes on in its own.
+    assert tracker_texts(shared_stack, f"webchat:{sender}") == ["har jeg en time hos dere?"]
+    status, _, _ = call(f"{shared_stack.rasa_url}/webhooks/rest/webhook", {"sender": sender, "message": "hei"})
+    assert status == 200 and tracker_texts(shared_stack, f"rest:{sender}")[-1] == "hei"
 
 
 # --- the web server's own environment --------------------------------------------------------------

@@ -179,7 +179,7 @@ def test_bot_initiated_message_reaches_telegram(stack, standin):
     post_update(stack, message_update("hei", chat=chat))
     standin.calls.clear()
     request = urllib.request.Request(
-        f"{stack.rasa_url}/conversations/{chat}/trigger_intent?output_channel=telegram&token={stack.token}",
+        f"{stack.rasa_url}/conversations/telegram:{chat}/trigger_intent?output_channel=telegram&token={stack.token}",
         data=json.dumps({"name": "ask_opening_hours"}).encode(), headers={"Content-Type": "application/json"},
     )
     with urllib.request.urlopen(request, timeout=60) as response:

@@ -133,7 +133,7 @@ def test_bot_initiated_message_is_shown(stack, page):
     expect(page.locator("#status")).to_have_text("Connected", timeout=30_000)
     expect(page.locator("li.message.bot .bubble").first).to_be_visible(timeout=30_000)  # welcome, joined
     request = urllib.request.Request(
-        f"{stack.rasa_url}/conversations/web-proactive-1/trigger_intent?output_channel=webchat&token={stack.token}",
+        f"{stack.rasa_url}/conversations/webchat:web-proactive-1/trigger_intent?output_channel=webchat&token={stack.token}",
         data=json.dumps({"name": "ask_opening_hours"}).encode(), headers={"Content-Type": "application/json"},
     )
     with urllib.request.urlopen(request, timeout=60) as response:

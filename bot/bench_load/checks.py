@@ -14,6 +14,7 @@ from typing import Any
 
 from sqlalchemy import func, select
 
+from bot.conversation_ids import REST, conversation_id
 from bot.db.models import Booking, WorkshopSlot
 from bot.db.session import session_scope
 from bot.tracker_events import conversation, tracker_engine
@@ -56,7 +57,9 @@ def check_trackers(tracker_url: str, entries: list[dict[str, Any]], verdict: Ver
     for sender, messages in sent_messages(entries).items():
         verdict.conversations += 1
         verdict.messages += len(messages)
-        stored = [e.data.get("message_id") for e in conversation(engine, sender) if is_customer_message(e)]
+        # The REST channel keeps a sender's messages in `rest:<sender>` (bot/conversation_ids.py).
+        stored = [e.data.get("message_id") for e in conversation(engine, conversation_id(REST, sender))
+                  if is_customer_message(e)]
         sent_ids = [message_id for message_id, _ in messages]
         doubled = {m for m, n in Counter(stored).items() if n > 1}
         if doubled:

@@ -20,6 +20,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--refine", type=int, default=1, help="load: extra steps between the last pass and first fail")
     parser.add_argument("--kill", action="store_true",
                         help="load: scale setup: one more step at the largest load held, killing a Rasa instance")
+    parser.add_argument("--start", default="cold,warm",
+                        help="load: measure each setup from a fresh start: cold (the first step right after start), "
+                             "warm (after a warm-up step with other texts), or both")
+    parser.add_argument("--warm-users", type=int, default=10, help="load: customers of the warm-up step")
+    parser.add_argument("--warm-s", type=float, default=30, help="load: seconds of the warm-up step")
     parser.add_argument("--known", type=int, default=10000, help="load: known customers (load-0 ...) in the database")
     parser.add_argument("--postgres", default=DEFAULT_POSTGRES, help="load: PostgreSQL server (admin URL)")
     parser.add_argument("--redis", default=DEFAULT_REDIS, help="load: Redis for the scale setup")

@@ -1,4 +1,11 @@
-"""`bot bench load`: start each setup, load it step by step, check it, report."""
+"""`bot bench load`: start each setup, load it step by step, check it, report.
+
+Each setup is measured from a fresh start twice (`--start cold,warm`): **cold**, the first step
+right after the server reports ready (a deploy under traffic); **warm**, after a short warm-up step
+whose customers write the same needs in other words (the texts upper-cased, so no measured text is
+in a cache because the warm-up sent it). The summary line compares the embedded default with
+Rasa's starter bot, measured in the same run: held load ours / starter, cold and warm.
+"""
 
 from __future__ import annotations
 
@@ -37,22 +44,34 @@ def print_step(step: measure.Step) -> None:
           f"retried {step.retried:>3}  {mark} {step.note}", flush=True)
 
 
+WARM_UP_NOTE = "(warm-up, not counted)"
+START_KINDS = ("cold", "warm")
+
+
 def load_steps(running: setups.Running, args: argparse.Namespace, work: Path, config: dict[str, Any],
-               killed_peaks: dict[str, float]) -> tuple[list[measure.Step], list[dict[str, Any]]]:
-    """Ascending steps until one fails, then `--refine` steps in between; an optional kill step."""
+               killed_peaks: dict[str, float], warm: bool = False,
+               kill: bool | None = None) -> tuple[list[measure.Step], list[dict[str, Any]]]:
+    """With `warm`, a warm-up step first (other texts, not counted); then ascending steps until one
+    fails, then `--refine` steps in between; an optional kill step (`kill`, default `--kill`)."""
     steps: list[measure.Step] = []
     entries: list[dict[str, Any]] = []
 
-    def one(users: int, note: str = "", during: Any = None) -> measure.Step:
+    def one(users: int, note: str = "", during: Any = None, measure_s: float | None = None,
+            extra: dict[str, Any] | None = None) -> measure.Step:
         used = [int(e["sender"].split("-")[1]) for e in entries if e["sender"].startswith("load-")]
-        step_config = {**config, "step": len(steps), "first_sender": max(used, default=-1) + 1}
-        log, window = measure.run_locust(running.url, users, step_config, work, args.measure, during=during)
+        step_config = {**config, **(extra or {}), "step": len(steps), "first_sender": max(used, default=-1) + 1}
+        log, window = measure.run_locust(running.url, users, step_config, work, measure_s or args.measure,
+                                         during=during)
         entries.extend(log)
         step = measure.step_numbers(running.name, users, log, window)
         step.note = note
         print_step(step)
         steps.append(step)
         return step
+
+    if warm:
+        one(getattr(args, "warm_users", 10), note=WARM_UP_NOTE, measure_s=getattr(args, "warm_s", 30),
+            extra={"warm_up": True})
 
     best, failed = 0, 0
     for users in sorted(int(u) for u in args.users.split(",")):
@@ -69,7 +88,7 @@ def load_steps(running: setups.Running, args: argparse.Namespace, work: Path, co
             best = middle
         else:
             failed = middle
-    if args.kill and running.kill is not None:
+    if (args.kill if kill is None else kill) and running.kill is not None:
         victim = "rasa-2"
 
         def kill(_: float) -> None:
@@ -108,9 +127,10 @@ def plot(results: list[dict[str, Any]], path: Path, think: list[float]) -> None:
     for result in results:
         steps = sorted((s for s in result["steps"] if not s["note"]), key=lambda s: s["users"])
         users = [s["users"] for s in steps]
-        line, = axis.plot(users, [s["p95_ms"] for s in steps], marker="o", label=f"{result['setup']} p95")
+        name = f"{result['setup']} ({result.get('start', 'cold')})"
+        line, = axis.plot(users, [s["p95_ms"] for s in steps], marker="o", label=f"{name} p95")
         axis.plot(users, [s["p50_ms"] for s in steps], marker=".", linestyle="--", color=line.get_color(),
-                  label=f"{result['setup']} p50")
+                  label=f"{name} p50")
     axis.axhline(measure.P95_TARGET_MS, color="grey", linewidth=1, linestyle=":", label="p95 target 500 ms")
     axis.set_xlabel("concurrent conversations (simulated customers)")
     axis.set_ylabel("turn latency (ms)")
@@ -123,21 +143,47 @@ def plot(results: list[dict[str, Any]], path: Path, think: list[float]) -> None:
     plt.close(figure)
 
 
+def held(steps: list[measure.Step]) -> int:
+    """The largest load a setup held (p95 within the target, no errors), over the counted steps."""
+    return max((s.users for s in steps if s.holds and not s.note), default=0)
+
+
+def summary_line(results: list[dict[str, Any]], ours: str = "embedded", theirs: str = "starter") -> str:
+    """`held load, embedded / starter: cold 25 / 100 (0.25x), warm 50 / 100 (0.50x)`."""
+    parts = []
+    for kind in START_KINDS:
+        mine = [r["held_users"] for r in results if r["setup"] == ours and r.get("start", "cold") == kind]
+        other = [r["held_users"] for r in results if r["setup"] == theirs and r.get("start", "cold") == kind]
+        if mine and other:
+            ratio = f"{mine[-1] / other[-1]:.2f}x" if other[-1] else "n/a"
+            parts.append(f"{kind} {mine[-1]} / {other[-1]} ({ratio})")
+    if not parts:
+        return f"held load, {ours} / {theirs}: run both setups in one run to compare"
+    return f"held load, {ours} / {theirs}: " + ", ".join(parts) + " (target: 2.00x from either start)"
+
+
 def run(args: argparse.Namespace) -> int:
     think = [float(x) for x in args.think.split(",")]
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     results: list[dict[str, Any]] = []
     correct = True
-    for name in [s.strip() for s in args.setups.split(",") if s.strip()]:
-        work = Path(tempfile.mkdtemp(prefix=f"load-{name}-"))
+    starts = [s.strip() for s in getattr(args, "start", "cold").split(",") if s.strip()]
+    unknown = [s for s in starts if s not in START_KINDS]
+    if unknown or not starts:
+        raise ValueError(f"--start takes {', '.join(START_KINDS)}, comma separated (not {', '.join(unknown)})")
+    runs = [(name, start) for name in [s.strip() for s in args.setups.split(",") if s.strip()] for start in starts]
+    for name, start_kind in runs:
+        work = Path(tempfile.mkdtemp(prefix=f"load-{name}-{start_kind}-"))
         started = time.perf_counter()
         running = start(name, work, args)
-        print(f"{name}: started in {time.perf_counter() - started:.0f} s at {running.url}", flush=True)
+        print(f"{name} ({start_kind}): started in {time.perf_counter() - started:.0f} s at {running.url}", flush=True)
         config = locust_config(running, think)
         try:
             killed: dict[str, float] = {}
-            steps, entries = load_steps(running, args, work, config, killed)
+            # The kill step once per setup, in its last start.
+            steps, entries = load_steps(running, args, work, config, killed, warm=start_kind == "warm",
+                                        kill=args.kill and start_kind == starts[-1])
             memory = {proc: measure.peak_rss_mb(pid) for proc, pid in running.pids().items()}
             memory.update({f"{proc} (until killed)": peak for proc, peak in killed.items()})
             if name == "scale":
@@ -147,23 +193,27 @@ def run(args: argparse.Namespace) -> int:
             running.close()
         memory["locust (load generator)"] = measure.LOCUST_PEAK_MB[0]
         measure.LOCUST_PEAK_MB[0] = 0.0
-        held = max((s.users for s in steps if s.holds and not s.note), default=0)
-        print(f"{name}: largest load held at p95 <= {measure.P95_TARGET_MS:.0f} ms with no errors: {held} "
+        label = f"{name} ({start_kind})"
+        held_users = held(steps)
+        print(f"{label}: largest load held at p95 <= {measure.P95_TARGET_MS:.0f} ms with no errors: {held_users} "
               f"concurrent conversations", flush=True)
-        print(f"{name}: peak memory (MB): " + ", ".join(f"{k} {v:.0f}" for k, v in memory.items()), flush=True)
+        print(f"{label}: peak memory (MB): " + ", ".join(f"{k} {v:.0f}" for k, v in memory.items()), flush=True)
         if running.tracker_url or running.db_url:
-            print(f"{name}: {verdict.summary()}", flush=True)
+            print(f"{label}: {verdict.summary()}", flush=True)
             for problem in verdict.problems[:20]:
                 print(f"  - {problem}", flush=True)
             correct = correct and verdict.ok
-        results.append({"setup": name, "held_users": held, "steps": [s.as_dict() for s in steps],
+        results.append({"setup": name, "start": start_kind, "held_users": held_users,
+                        "steps": [s.as_dict() for s in steps],
                         "memory_mb": memory, "correct": verdict.ok if running.db_url else None,
                         "problems": verdict.problems[:100]})
     summary = out / "summary.json"
     if args.keep_others and summary.exists():  # the setups not run now keep their last results
-        ran = {r["setup"] for r in results}
-        results = [r for r in json.loads(summary.read_text(encoding="utf-8")) if r["setup"] not in ran] + results
+        ran = {(r["setup"], r["start"]) for r in results}
+        results = [r for r in json.loads(summary.read_text(encoding="utf-8"))
+                   if (r["setup"], r.get("start", "cold")) not in ran] + results
     summary.write_text(json.dumps(results, indent=2), encoding="utf-8")
     plot(results, out / "latency.png", think)
+    print(summary_line(results), flush=True)
     print(f"results: {out / 'summary.json'}, plot: {out / 'latency.png'}", flush=True)
     return 0 if correct else 1

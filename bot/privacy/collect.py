@@ -28,6 +28,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
 from bot import tracker_events
+from bot.conversation_ids import conversation_ids
 from bot.db.models import (
     Booking,
     Customer,
@@ -63,7 +64,7 @@ def customer_tickets(session: Session, customer_id: int, senders: Iterable[str] 
     condition = HumanRequest.customer_id == customer_id
     if senders:
         condition = or_(
-            condition, HumanRequest.sender_id.in_(senders),
+            condition, HumanRequest.sender_id.in_(senders), HumanRequest.sender_key.in_(senders),
             *[HumanRequest.sender_key.endswith(f":{s}") for s in senders],
         )
     return list(session.execute(select(HumanRequest).where(condition).order_by(HumanRequest.id)).scalars())
@@ -72,6 +73,9 @@ def customer_tickets(session: Session, customer_id: int, senders: Iterable[str] 
 def customer_otps(session: Session, customer: Customer, senders: Iterable[str] = ()) -> list[OtpChallenge]:
     contacts = [c for c in (customer.phone, customer.email) if c]
     conditions = [OtpChallenge.contact.in_(contacts)] if contacts else []
+    senders = list(senders)
+    if senders:
+        conditions.append(OtpChallenge.sender_key.in_(senders))
     conditions += [OtpChallenge.sender_key.endswith(f":{s}") for s in senders]
     if not conditions:
         return []
@@ -101,21 +105,27 @@ def verified_senders(engine: Engine | None, customer_id: int) -> set[str]:
 
 
 def linked_senders(session: Session, customer_id: int, engine: Engine | None) -> set[str]:
-    """Every sender id (conversation) that belongs to this customer."""
+    """Every conversation id that belongs to this customer: `channel:id` ones, and the legacy ids
+    from before conversation ids carried their channel (bot/conversation_ids.py)."""
     customer = session.get(Customer, customer_id)
     if customer is None:
         return set()
-    senders = {i.external_id for i in customer.identities if i.external_id}
+    senders: set[str] = set()
+    for identity in customer.identities:
+        if identity.external_id:
+            senders |= conversation_ids(identity.channel, identity.external_id)
     senders |= verified_senders(engine, customer_id)
     for ticket in customer_tickets(session, customer_id):
-        senders |= {s for s in (ticket.sender_id, split_key(ticket.sender_key)) if s}
-    senders |= {
-        r for r in session.execute(
-            select(OutboxMessage.recipient).where(OutboxMessage.customer_id == customer_id)
-        ).scalars() if r
-    }
-    senders |= {s for s in (split_key(o.sender_key) for o in customer_otps(session, customer)) if s}
-    return senders
+        senders |= {s for s in (ticket.sender_id, ticket.sender_key, split_key(ticket.sender_key)) if s}
+    for channel, recipient in session.execute(
+        select(OutboxMessage.channel, OutboxMessage.recipient).where(OutboxMessage.customer_id == customer_id)
+    ):
+        if recipient:
+            senders |= conversation_ids(channel or "", recipient)
+    for otp in customer_otps(session, customer):
+        senders |= {s for s in (otp.sender_key, split_key(otp.sender_key)) if s}
+    # Of the ids a channel identity may have had, those with a conversation.
+    return tracker_events.existing_senders(engine, senders) if engine is not None else senders
 
 
 def _conversation(engine: Engine | None, sender_id: str) -> dict[str, Any]:

@@ -7,6 +7,8 @@ from urllib.parse import quote
 
 import aiohttp
 
+from bot.conversation_ids import CHANNELS, conversation_id
+
 TRIGGER_INTENT = "EXTERNAL_proactive"
 
 
@@ -14,8 +16,12 @@ async def trigger(
     http: aiohttp.ClientSession, rasa_url: str, token: str, recipient: str, channel: str, outbox_id: int,
     timeout_s: float = 30,
 ) -> str | None:
-    """POST /conversations/{id}/trigger_intent; None when Rasa took it, else the error."""
-    url = f"{rasa_url.rstrip('/')}/conversations/{quote(recipient, safe='')}/trigger_intent"
+    """POST /conversations/{channel}:{recipient}/trigger_intent (the conversation the customer's
+    channel writes into); None when Rasa took it, else the error."""
+    if channel not in CHANNELS:
+        return f"no conversation on channel {channel!r}"
+    conversation = conversation_id(channel, recipient)
+    url = f"{rasa_url.rstrip('/')}/conversations/{quote(conversation, safe='')}/trigger_intent"
     try:
         async with http.post(
             url,

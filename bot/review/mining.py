@@ -33,6 +33,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
 from bot.config import timezone_name
+from bot.conversation_ids import external_id
 from bot.db.models import ChannelIdentity, Customer, ReviewItem, ReviewState
 from bot.lang import DEFAULT_LANGUAGE, detect_language
 from bot.masking import mask
@@ -120,7 +121,7 @@ def customer_names(session: Session, conv: list[Event]) -> list[str]:
     """Names to mask: of every customer the conversation was linked to (the `customer_id`
     slot, or a channel identity of the sender), and the `customer_name` slot."""
     ids = customer_ids(conv)
-    sender = conv[0].sender_id if conv else None
+    sender = external_id(conv[0].sender_id) if conv else None   # `telegram:123` -> 123; a legacy id as it is
     if sender:
         ids.update(session.execute(select(ChannelIdentity.customer_id)
                                    .where(ChannelIdentity.external_id == sender)).scalars())

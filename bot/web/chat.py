@@ -16,12 +16,15 @@ import os
 import re
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import aiohttp
 import aiohttp_jinja2
 from aiohttp import web
 
 from bot.config import PROJECT_ROOT
+from bot.conversation_ids import WEBCHAT as WEBCHAT_CHANNEL
+from bot.conversation_ids import conversation_id
 from bot.signing import WEBCHAT, new_session_id, sign, verify, webchat_secret
 
 log = logging.getLogger(__name__)
@@ -128,7 +131,8 @@ async def history(request: web.Request) -> web.Response:
     if owner != session_id:
         return web.json_response({"error": "not your conversation"}, status=403)
     settings = request.app["settings"]
-    url = f"{settings['rasa_url']}/conversations/{session_id}/tracker"
+    conversation = quote(conversation_id(WEBCHAT_CHANNEL, session_id), safe="")  # the session's own conversation
+    url = f"{settings['rasa_url']}/conversations/{conversation}/tracker"
     try:
         async with request.app["http"].get(url, params={"token": settings["rasa_token"]},
                                            timeout=aiohttp.ClientTimeout(total=10)) as reply:

@@ -20,6 +20,8 @@ Settings come from the JSON file in `LOAD_CONFIG` (written by `bot bench load`):
   handoff_texts: [...]             texts that mean a person takes over (the bot then stays quiet)
   log: path                        the message log
   seed: int
+  warm_up: false                   the warm-up step: every text upper-cased (the same needs, other
+                                   texts), so no measured text is cached because the warm-up sent it
 """
 
 from __future__ import annotations
@@ -130,6 +132,8 @@ class Customer(User):
     # --- one message --------------------------------------------------------------------
 
     def say(self, sender: str, text: str, kind: str, expect_answer: bool = True) -> list[dict[str, Any]]:
+        if CONFIG.get("warm_up") and not text.startswith("/"):   # a button's payload stays as it is
+            text = text.upper()
         message_id = uuid.uuid4().hex
         write_log({"sender": sender, "message_id": message_id, "text": text, "state": "sent", "t": time.time()})
         started = time.perf_counter()

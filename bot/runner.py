@@ -110,15 +110,17 @@ def stop_processes(processes: list[subprocess.Popen], grace: float = STOP_GRACE_
 
 
 def interrupt_on_termination() -> None:
-    """Make SIGTERM and SIGHUP (systemd, Docker, Kubernetes, a closed terminal) end `bot run` as
-    Ctrl-C does: a KeyboardInterrupt in the main thread, whose `finally` stops every child. A
-    second signal while stopping is ignored, so the stop itself is not cut short."""
+    """Make SIGTERM, SIGINT and SIGHUP (systemd, Docker, Kubernetes, Ctrl-C, a closed terminal)
+    end `bot run`: a KeyboardInterrupt in the main thread, whose `finally` stops every child. SIGINT
+    is handled too because a process started in the background by a script inherits it ignored
+    (POSIX), and Python then never turns it into a KeyboardInterrupt. A second signal while
+    stopping is ignored, so the stop itself is not cut short."""
     def interrupt(signum: int, _frame: object) -> None:
         for number in (signal.SIGTERM, signal.SIGHUP, signal.SIGINT):
             signal.signal(number, signal.SIG_IGN)
         raise KeyboardInterrupt(f"signal {signum}")
 
-    for number in (signal.SIGTERM, signal.SIGHUP):
+    for number in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
         signal.signal(number, interrupt)
 
 

@@ -17,7 +17,7 @@ from rasa.utils.tensorflow.models import RasaModel
 
 import connectors  # noqa: F401 - installs the speed-ups, as in the Rasa server
 from bot.runner import latest_model
-from connectors import speedups
+from connectors import policy_cache, speedups
 
 pytestmark = pytest.mark.e2e
 
@@ -53,12 +53,12 @@ def load_agent() -> Loaded:
         RasaModel.load = classmethod(loader)  # type: ignore[method-assign,assignment]
 
 
-async def predictions(agent: Agent) -> list[Any]:
+async def predictions(agent: Agent, prefix: str = "model-loading") -> list[Any]:
     """NLU parses and next-action scores along each conversation (no action server: the
     predicted action is written to the tracker as if it had run)."""
     seen: list[Any] = []
     for number, messages in enumerate(CONVERSATIONS):
-        sender = f"model-loading-{number}"
+        sender = f"{prefix}-{number}"
         for text in messages:
             parse = await agent.parse_message(text)
             seen.append((parse["intent"], parse.get("intent_ranking"), parse["entities"]))
@@ -130,3 +130,30 @@ def test_a_model_that_cannot_be_loaded_fast_is_loaded_rasas_way_with_a_warning(r
     assert "fast loading of DIET failed; loading it the usual way" in warnings
     assert "fast loading of TED failed; loading it the usual way" in warnings
     assert set(rasa_loaded.models) == {"DIET", "TED"}
+
+
+def test_ted_predictions_remembered_per_dialogue_state_equal_teds_own(fast_loaded, monkeypatch):
+    """connectors/policy_cache.py: conversations that go through the same dialogue states find
+    TED's predictions in the memory, and get exactly what TED computes without it."""
+    from rasa.core.policies.ted_policy import TEDPolicy
+
+    assert TEDPolicy.predict_action_probabilities is policy_cache.predict_action_probabilities
+    computed: list[int] = []
+    teds_own = policy_cache._rasa_predict
+
+    def counted(*args: Any, **kwargs: Any) -> Any:
+        computed.append(1)
+        return teds_own(*args, **kwargs)
+
+    monkeypatch.setattr(policy_cache, "_rasa_predict", counted)
+    keyed = policy_cache.state_key   # a key of this test's own: earlier tests filled the memory too
+    monkeypatch.setattr(policy_cache, "state_key", lambda *args: ("this test", keyed(*args)))
+    first = asyncio.run(predictions(fast_loaded.agent, "ted-memory-a"))
+    computed_first = len(computed)
+    again = asyncio.run(predictions(fast_loaded.agent, "ted-memory-b"))   # the same states again
+    assert computed_first >= 6 and len(computed) == computed_first   # every one found in the memory
+    assert again == first
+    # With a key that is never found, every prediction is TED's own: the same as from the memory.
+    monkeypatch.setattr(policy_cache, "state_key", lambda *args: object())
+    uncached = asyncio.run(predictions(fast_loaded.agent, "ted-memory-c"))
+    assert len(computed) > computed_first and uncached == first

@@ -19,7 +19,7 @@ from bot.runner import BIN, wait_http
 from bot.scale import Ports
 from tests.servers import free_port
 from tests.test_load_scale_e2e import missing_service
-from tests.test_sessions_e2e import STOP_WITHIN_S, alive, descendants, listening
+from tests.test_sessions_e2e import STOP_WITHIN_S, alive, descendants, kill_tree, listening
 
 pytestmark = pytest.mark.e2e
 START_WITHIN_S = 600   # two Rasa instances loading the model at once, on a busy machine
@@ -38,22 +38,23 @@ def scale_run(tmp_path) -> Iterator[tuple[subprocess.Popen, list[int]]]:
     token = "scale-stop-e2e-token"
     env = {**os.environ, "DATABASE_URL": db_url, "REDIS_URL": DEFAULT_REDIS, "BOT_ENV": "dev", "RASA_TOKEN": token,
            "WEBCHAT_ORIGINS": f"http://127.0.0.1:{ports.web}"}
+    log = tmp_path / "bot-run-scale.log"
     process = subprocess.Popen(
         [str(BIN / "bot"), "run", "--scale", "--rasa-port", str(ports.rasa), "--action-port", str(ports.actions),
          "--web-port", str(ports.web)],
-        cwd=PROJECT_ROOT, env=env, stdout=(tmp_path / "bot-run-scale.log").open("ab"), stderr=subprocess.STDOUT,
+        cwd=PROJECT_ROOT, env=env, stdout=log.open("ab"), stderr=subprocess.STDOUT,
     )
     try:
         wait_http(f"http://127.0.0.1:{ports.rasa}/status?token={token}", START_WITHIN_S, process)
         wait_http(f"http://127.0.0.1:{ports.web}/health", 120, process)
+        # The schedulers start last; `bot run --scale` says how to use it once all are running.
+        deadline = time.monotonic() + 120
+        while "Stop with Ctrl-C" not in log.read_text(errors="replace") and time.monotonic() < deadline:
+            assert process.poll() is None, log.read_text(errors="replace")[-2000:]
+            time.sleep(0.5)
         yield process, [ports.rasa, ports.actions, ports.web, *instances]
     finally:
-        for pid in [*descendants(process.pid), process.pid]:   # whatever a failed test left behind
-            try:
-                os.kill(pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
-        process.wait(30)
+        kill_tree(process)
         drop()
 
 

@@ -69,12 +69,17 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
         wait_http(f"{running.rasa_url}/status?token={running.token}", 600, process)
         yield running
     finally:
-        for pid in [*descendants(process.pid), process.pid]:   # whatever a failed test left behind
-            try:
-                os.kill(pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
-        process.wait()
+        kill_tree(process)
+
+
+def kill_tree(process: subprocess.Popen) -> None:
+    """SIGKILL a process and everything below it: whatever a failed test left behind."""
+    for pid in [*descendants(process.pid), process.pid]:
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+    process.wait(30)
 
 
 def descendants(pid: int) -> list[int]:

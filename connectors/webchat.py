@@ -77,19 +77,24 @@ class CountingOutput(SocketIOOutput):
         super().__init__(sio, bot_message_evt)
         self.messages_sent = 0
 
-    async def _send_message(self, socket_id: str, response: Any) -> None:
-        # Rasa passes the conversation id; the page's room is the session id.
-        room = recipient(WEBCHAT_CHANNEL, socket_id)
+    @staticmethod
+    def _room(conversation: str) -> str | None:
+        """Rasa passes the conversation id; the page's room is the session id (None: another channel's)."""
+        room = recipient(WEBCHAT_CHANNEL, conversation)
         if room is None:
             log.warning("not sent: a conversation of another channel has no web chat page")
+        return room
+
+    async def _send_message(self, socket_id: str, response: Any) -> None:
+        room = self._room(socket_id)
+        if room is None:
             return
         await super()._send_message(room, response)
         self.messages_sent += 1
 
     async def send_custom_json(self, recipient_id: str, json_message: dict[str, Any], **kwargs: Any) -> None:
-        room = recipient(WEBCHAT_CHANNEL, recipient_id)
+        room = self._room(recipient_id)
         if room is None:
-            log.warning("not sent: a conversation of another channel has no web chat page")
             return
         await self.sio.emit(self.bot_message_evt, **{**json_message, "room": room})  # as Rasa's, to our room
         self.messages_sent += 1

@@ -18,6 +18,7 @@ objects, each with an empty memory.
 from __future__ import annotations
 
 import copy
+import functools
 import threading
 from collections import OrderedDict
 from typing import Any
@@ -56,8 +57,11 @@ def state_key(policy: TEDPolicy, tracker: Any, domain: Any, rule_only_data: dict
     return tuple(key)
 
 
+# Rasa validates a model's graph against this method's signature and type hints (training fails on
+# a hint for `self`, or on other types), so it carries TED's own: `functools.wraps`.
+@functools.wraps(_rasa_predict)
 def predict_action_probabilities(
-    self: TEDPolicy, tracker: Any, domain: Any, rule_only_data: dict[str, Any] | None = None,
+    self, tracker: Any, domain: Any, rule_only_data: dict[str, Any] | None = None,
     precomputations: Any = None, **kwargs: Any,
 ) -> PolicyPrediction:
     """`TEDPolicy.predict_action_probabilities`, remembered per dialogue state."""

@@ -1,6 +1,6 @@
 """Rasa channels, NLU components and the tracker store; importing them installs the log filter,
-the speed-ups (connectors/speedups.py) and TED's memory of predictions per dialogue state
-(connectors/policy_cache.py) in the Rasa server."""
+the speed-ups (connectors/speedups.py), the graph runner without dask (connectors/graph_runner.py)
+and TED's memory of predictions per dialogue state (connectors/policy_cache.py) in the Rasa server."""
 
 from bot.logfilter import install as _install_log_filter
 
@@ -13,3 +13,7 @@ _install_speedups()
 from connectors.policy_cache import install as _install_policy_cache  # noqa: E402
 
 _install_policy_cache()
+
+from connectors.graph_runner import install as _install_graph_runner  # noqa: E402
+
+_install_graph_runner()

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import copy
 import functools
+import json
 import threading
 from collections import OrderedDict
 from typing import Any
@@ -44,15 +45,24 @@ def freeze(value: Any) -> Any:
     return value
 
 
+def state_text(states: Any) -> Any:
+    """A state as one canonical string (keys sorted; tuples and lists alike, as TED reads them):
+    JSON in C, about 3x faster than `freeze`, which stays for what JSON cannot write."""
+    try:
+        return json.dumps(states, sort_keys=True, separators=(",", ":"))
+    except (TypeError, ValueError):
+        return freeze(states)
+
+
 def state_key(policy: TEDPolicy, tracker: Any, domain: Any, rule_only_data: dict[str, Any] | None) -> tuple:
     """What TED's input is made from, for this tracker (see `TEDPolicy._featurize_tracker`)."""
     ml_only = policy.supported_data() == SupportedData.ML_DATA
     flags = {"ignore_rule_only_turns": ml_only, "rule_only_data": rule_only_data,
              "ignore_action_unlikely_intent": ml_only}
-    key = [freeze(policy.featurizer.prediction_states(
+    key = [state_text(policy.featurizer.prediction_states(
         [tracker], domain, use_text_for_last_user_input=policy.only_e2e, **flags))]
     if tracker.latest_action_name == ACTION_LISTEN_NAME and TEXT in policy.fake_features and not policy.only_e2e:
-        key.append(freeze(policy.featurizer.prediction_states(
+        key.append(state_text(policy.featurizer.prediction_states(
             [tracker], domain, use_text_for_last_user_input=True, **flags)))
     return tuple(key)
 

@@ -17,7 +17,7 @@ from rasa.utils.tensorflow.models import RasaModel
 
 import connectors  # noqa: F401 - installs the speed-ups, as in the Rasa server
 from bot.runner import latest_model
-from connectors import policy_cache, speedups
+from connectors import graph_runner, policy_cache, speedups
 
 pytestmark = pytest.mark.e2e
 
@@ -157,3 +157,15 @@ def test_ted_predictions_remembered_per_dialogue_state_equal_teds_own(fast_loade
     monkeypatch.setattr(policy_cache, "state_key", lambda *args: object())
     uncached = asyncio.run(predictions(fast_loaded.agent, "ted-memory-c"))
     assert len(computed) > computed_first and uncached == first
+
+
+def test_the_graph_runner_without_dask_gives_what_dasks_gives(fast_loaded, monkeypatch):
+    """connectors/graph_runner.py: the same parses and predictions along the conversations
+    (and the same NLU output of the linear ensemble) as Rasa's dask runner."""
+    from rasa.engine.runner.dask import DaskGraphRunner
+
+    assert DaskGraphRunner.run is graph_runner.run
+    ours = asyncio.run(predictions(fast_loaded.agent, "graph-runner-ours"))
+    monkeypatch.setattr(DaskGraphRunner, "run", graph_runner._rasa_run)
+    dasks = asyncio.run(predictions(fast_loaded.agent, "graph-runner-dask"))
+    assert ours == dasks

@@ -13,7 +13,6 @@ under dask; any other error passes through unchanged. Training goes through the 
 
 from __future__ import annotations
 
-import threading
 from typing import Any
 
 from rasa.engine.exceptions import GraphRunError
@@ -21,7 +20,6 @@ from rasa.engine.graph import GraphSchema
 from rasa.engine.runner.dask import DaskGraphRunner
 
 _rasa_run = DaskGraphRunner.run
-_lock = threading.Lock()
 
 
 def run_order(schema: GraphSchema, targets: tuple[str, ...]) -> list[tuple[str, tuple[str, ...]]]:
@@ -56,9 +54,7 @@ def run(self: DaskGraphRunner, inputs: dict[str, Any] | None = None,
     orders: dict[tuple[str, ...], list] = self.__dict__.setdefault("_run_orders", {})
     order = orders.get(run_targets)
     if order is None:
-        order = run_order(self._graph_schema, run_targets)
-        with _lock:
-            orders[run_targets] = order
+        order = orders[run_targets] = run_order(self._graph_schema, run_targets)
     results: dict[str, Any] = {}
     for name, value in (inputs or {}).items():
         if isinstance(value, str) and any(value == node for node, _ in order):

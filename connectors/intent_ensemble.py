@@ -105,7 +105,7 @@ class LinearIntentEnsemble(GraphComponent, IntentClassifier):
                                    max_iter=int(self.component_config["max_iter"]))
         model.fit(self._features(examples), [str(m.get(INTENT)) for m in examples])
         self._coef, self._intercept = model.coef_.astype(np.float32), model.intercept_.astype(np.float32)
-        self._coef_t = None
+        self._coef_t = np.ascontiguousarray(self._coef.T)  # C-ordered: scipy copies a transposed view
         self._classes = [str(c) for c in model.classes_]
         self._persist()
         return self._resource
@@ -141,13 +141,11 @@ class LinearIntentEnsemble(GraphComponent, IntentClassifier):
         self._word = TfidfVectorizer(**_WORD, vocabulary=vocabulary["word"])
         self._word.idf_ = state["word_idf"]
         self._coef, self._intercept, self._classes = state["coef"], state["intercept"], list(vocabulary["classes"])
-        self._coef_t = None
+        self._coef_t = np.ascontiguousarray(self._coef.T)  # C-ordered: scipy copies a transposed view
 
     # --- prediction -------------------------------------------------------------------------
     def probabilities(self, messages: list[Message]) -> np.ndarray:
-        assert self._coef is not None and self._intercept is not None
-        if self._coef_t is None:  # C-ordered, so scipy does not copy the transposed view each call
-            self._coef_t = np.ascontiguousarray(self._coef.T)
+        assert self._coef_t is not None and self._intercept is not None
         scores = self._features(messages) @ self._coef_t + self._intercept
         scores = np.asarray(scores) - np.max(scores, axis=1, keepdims=True)
         exp = np.exp(scores)

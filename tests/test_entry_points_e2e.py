@@ -5,10 +5,8 @@ fail the webhook, and random input (fuzzed with hypothesis) never gets a 5xx."""
 
 from __future__ import annotations
 
-import contextlib
 import http.client
 import json
-import sqlite3
 import threading
 import time
 import urllib.error
@@ -20,6 +18,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from bot.conversation_ids import REST as REST_CHANNEL
+from bot.conversation_ids import conversation_id
 from bot.endpoints import ACTION_TOKEN_HEADER
 from bot.runner import REQUEST_MAX_BYTES, Stack, latest_model, start_stack
 from bot.tracker_events import conversation, sender_ids
@@ -236,11 +236,10 @@ def test_a_conversation_handed_to_a_person_is_the_one_silent_200(stack):
 def handed_to_a_person(stack: Stack, sender: str) -> bool:
     """Whether the conversation's latest pause/resume is a pause (read from the stack's tracker
     store: Rasa's HTTP API takes the id from the path undecoded, and makes unknown ones)."""
-    path = stack.env["TRACKER_DATABASE_URL"].removeprefix("sqlite:///")
-    with contextlib.closing(sqlite3.connect(path)) as db:
-        row = db.execute("SELECT type_name FROM events WHERE sender_id = ? AND type_name IN ('pause', 'resume') "
-                         "ORDER BY id DESC LIMIT 1", (f"rest:{sender}",)).fetchone()
-    return row is not None and row[0] == "pause"
+    store = tracker_engine_for(stack.env["TRACKER_DATABASE_URL"])
+    turns = [e.type_name for e in conversation(store, conversation_id(REST_CHANNEL, sender))
+             if e.type_name in ("pause", "resume")]
+    return bool(turns) and turns[-1] == "pause"
 
 
 @settings(FUZZ, max_examples=30)

@@ -155,6 +155,10 @@ def stack_env(extra_env: dict[str, str] | None = None) -> dict[str, str]:
     # Rasa reports usage and errors to Rasa's servers unless told not to: nothing leaves the machine.
     env.setdefault("RASA_TELEMETRY_ENABLED", "false")
     env.setdefault("SANIC_REQUEST_MAX_SIZE", str(REQUEST_MAX_BYTES))
+    # glibc gives each thread that allocates its own arena (up to 8 per core), and TensorFlow's
+    # and Sanic's threads keep freed memory in theirs: with two arenas the Rasa server peaked
+    # at 1,012 MB instead of 1,070 MB under 250 customers, at the same CPU per turn (bot bench load).
+    env.setdefault("MALLOC_ARENA_MAX", "2")
     if not env.get("ACTION_SERVER_TOKEN"):
         env["ACTION_SERVER_TOKEN"] = secrets.token_urlsafe(24)
     if not env.get("WEBCHAT_SECRET"):

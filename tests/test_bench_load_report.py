@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 from bot.bench_load.measure import Step
 from bot.bench_load.run import WARM_UP_NOTE, held, summary_line
 
@@ -33,3 +35,28 @@ def test_the_summary_compares_ours_with_the_starter_bot_from_each_start():
     assert "run both setups" in summary_line(results[:2])
     assert "n/a" in summary_line([{"setup": "embedded", "start": "cold", "held_users": 25},
                                   {"setup": "starter", "start": "cold", "held_users": 0}])
+
+
+def test_cpu_per_turn_is_the_cpu_a_process_used_over_the_answered_turns():
+    import subprocess
+    import sys
+
+    from bot.bench_load.measure import cpu_per_turn, cpu_seconds
+
+    busy = subprocess.Popen([sys.executable, "-c", "import time\nend = time.process_time() + 0.6\n"
+                             "while time.process_time() < end: pass\ntime.sleep(30)"])
+    try:
+        before = {"rasa": cpu_seconds(busy.pid), "gone": 1.0}
+        deadline = time.monotonic() + 60
+        while cpu_seconds(busy.pid) < 0.55 and time.monotonic() < deadline:  # the spin uses 0.6 s of CPU
+            time.sleep(0.1)
+        after = {"rasa": cpu_seconds(busy.pid)}
+    finally:
+        busy.kill()
+        busy.wait()
+    entries = [{"state": "answered"}] * 6 + [{"state": "failed"}]
+    numbers = cpu_per_turn(before, after, entries)
+    assert set(numbers) == {"rasa"}                   # a process gone by the end is left out
+    assert 50 <= numbers["rasa"] <= 130                # about 600 ms of CPU over 6 answered turns
+    assert cpu_per_turn(before, after, [{"state": "failed"}]) == {}
+    assert cpu_seconds(2**22 + 12345) == 0.0          # no such process

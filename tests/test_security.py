@@ -128,6 +128,8 @@ def test_the_stack_always_has_an_action_server_token_and_a_request_size_limit(mo
     assert len(first["ACTION_SERVER_TOKEN"]) >= 24 and first["ACTION_SERVER_TOKEN"] != second["ACTION_SERVER_TOKEN"]
     assert first["SANIC_REQUEST_MAX_SIZE"] == str(REQUEST_MAX_BYTES)
     assert stack_env({"ACTION_SERVER_TOKEN": "configured"})["ACTION_SERVER_TOKEN"] == "configured"
+    assert first["MALLOC_ARENA_MAX"] == "2"                                # less memory kept by threads
+    assert stack_env({"MALLOC_ARENA_MAX": "4"})["MALLOC_ARENA_MAX"] == "4"  # an operator's own choice stays
 
 
 @pytest.mark.parametrize("path", ["/desk/login", "/desk/logout"])

@@ -10,7 +10,7 @@ import subprocess
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +20,7 @@ LOCUST = PROJECT_ROOT / ".venv-load" / "bin" / "locust"
 LOCUSTFILE = PROJECT_ROOT / "tests" / "bench" / "locustfile.py"
 P95_TARGET_MS = 500.0
 LOCUST_PEAK_MB = [0.0]  # the load generator's own peak memory over the steps so far
+LOCUST_CPU_S = [0.0]    # the CPU time the load generator used in the last step
 
 
 @dataclass
@@ -38,6 +39,8 @@ class Step:
     error_rate: float
     retried: int         # turns a client had to send again (same message id)
     note: str = ""
+    # CPU time (user + system) each process used over the whole step, per turn answered in it
+    cpu_ms_per_turn: dict[str, float] = field(default_factory=dict)
 
     @property
     def holds(self) -> bool:
@@ -108,11 +111,13 @@ def run_locust(
         command, cwd=PROJECT_ROOT, env={**os.environ, "LOAD_CONFIG": str(config_path)},
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
     )
-    peak = 0.0
+    peak, cpu = 0.0, 0.0
     deadline = time.time() + run_s + 300
     while proc.poll() is None and time.time() < deadline:
         peak = max(peak, peak_rss_mb(proc.pid))  # VmHWM only grows: the last reading is the peak
+        cpu = max(cpu, cpu_seconds(proc.pid))    # so does CPU time (the last second is missed)
         time.sleep(1)
+    LOCUST_CPU_S[0] = cpu
     if proc.poll() is None:
         proc.kill()
     output = proc.communicate()[0]
@@ -136,6 +141,27 @@ def peak_rss_mb(pid: int) -> float:
         except OSError:
             continue
     return round(total, 1)
+
+
+def cpu_seconds(pid: int) -> float:
+    """CPU time (user + system) a process and its live children have used, in seconds."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    total = 0.0
+    for candidate in [pid, *children(pid)]:
+        try:
+            fields = Path(f"/proc/{candidate}/stat").read_text().rsplit(")", 1)[1].split()
+        except (OSError, IndexError):
+            continue
+        total += (int(fields[11]) + int(fields[12])) / ticks  # utime, stime (fields 14 and 15 of stat)
+    return total
+
+
+def cpu_per_turn(before: dict[str, float], after: dict[str, float], entries: list[dict[str, Any]]) -> dict[str, float]:
+    """Milliseconds of CPU per answered turn, per process alive at both readings."""
+    answered = sum(e["state"] == "answered" for e in entries)
+    if not answered:
+        return {}
+    return {name: round((after[name] - before[name]) * 1000 / answered, 1) for name in after if name in before}
 
 
 def children(pid: int) -> list[int]:

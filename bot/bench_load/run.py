@@ -42,9 +42,13 @@ def print_step(step: measure.Step) -> None:
     print(f"  {step.users:>4} users  {step.turns:>5} turns  {step.turns_per_s:>6.1f} turns/s  p50 {step.p50_ms:>6.0f}  "
           f"p95 {step.p95_ms:>6.0f}  p99 {step.p99_ms:>6.0f} ms  errors {step.errors:>3} ({step.error_rate:.1%})  "
           f"retried {step.retried:>3}  {mark} {step.note}", flush=True)
+    if step.cpu_ms_per_turn:
+        print("        CPU per turn: " + ", ".join(f"{name} {ms:.1f} ms" for name, ms in step.cpu_ms_per_turn.items()),
+              flush=True)
 
 
 WARM_UP_NOTE = "(warm-up, not counted)"
+LOAD_GENERATOR = "locust (load generator)"
 START_KINDS = ("cold", "warm")
 
 
@@ -60,11 +64,15 @@ def load_steps(running: setups.Running, args: argparse.Namespace, work: Path, co
             extra: dict[str, Any] | None = None) -> measure.Step:
         used = [int(e["sender"].split("-")[1]) for e in entries if e["sender"].startswith("load-")]
         step_config = {**config, **(extra or {}), "step": len(steps), "first_sender": max(used, default=-1) + 1}
+        before = {name: measure.cpu_seconds(pid) for name, pid in running.pids().items()}
         log, window = measure.run_locust(running.url, users, step_config, work, measure_s or args.measure,
                                          during=during)
+        after = {name: measure.cpu_seconds(pid) for name, pid in running.pids().items()}
         entries.extend(log)
         step = measure.step_numbers(running.name, users, log, window)
         step.note = note
+        step.cpu_ms_per_turn = measure.cpu_per_turn({**before, LOAD_GENERATOR: 0.0},
+                                                    {**after, LOAD_GENERATOR: measure.LOCUST_CPU_S[0]}, log)
         print_step(step)
         steps.append(step)
         return step
@@ -191,7 +199,7 @@ def run(args: argparse.Namespace) -> int:
             verdict = checks.check(entries, running.tracker_url, running.db_url)
         finally:
             running.close()
-        memory["locust (load generator)"] = measure.LOCUST_PEAK_MB[0]
+        memory[LOAD_GENERATOR] = measure.LOCUST_PEAK_MB[0]
         measure.LOCUST_PEAK_MB[0] = 0.0
         label = f"{name} ({start_kind})"
         held_users = held(steps)

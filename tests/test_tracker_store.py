@@ -165,3 +165,16 @@ async def test_a_retried_message_is_found_in_the_window_through_rasas_wrappers(d
     assert [b.text for b in answer_to(events, "client-7")] == ["Dekkskift koster 890 kr."]
     assert answer_to(events, "client-8") is None
     assert await recent_events(wrapped, "nobody") == []
+
+
+async def test_the_cache_holds_the_most_recent_conversations_and_reads_an_older_one_anew(domain, db):
+    store = WindowedSQLTrackerStore(domain, window_turns=WINDOW, cache_size=3, dialect="sqlite", db=str(db))
+    for n in range(5):
+        await turn(store, f"kunde-{n}", "hei", "greet", then=[SlotSet("customer_name", f"Kunde {n}")])
+        await turn(store, f"kunde-{n}", "hva koster det?")  # a conversation is kept once it is read
+    assert list(store._cache) == ["kunde-2", "kunde-3", "kunde-4"]    # bounded, most recent kept
+    await turn(store, "kunde-0", "er bilen min ferdig?", "ask_status")  # evicted: read from the database
+    view = await store.retrieve("kunde-0")
+    assert view.get_slot("customer_name") == "Kunde 0" and view.latest_message.text == "er bilen min ferdig?"
+    assert user_texts(db, "kunde-0") == ["hei", "hva koster det?", "er bilen min ferdig?"]
+    assert len(store._cache) == 3 and "kunde-0" in store._cache

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import time
 
-from bot.bench_load.measure import Step
+from bot.bench_load.measure import Step, cpu_per_turn, cpu_seconds
 from bot.bench_load.run import WARM_UP_NOTE, held, summary_line
 
 
@@ -38,11 +40,6 @@ def test_the_summary_compares_ours_with_the_starter_bot_from_each_start():
 
 
 def test_cpu_per_turn_is_the_cpu_a_process_used_over_the_answered_turns():
-    import subprocess
-    import sys
-
-    from bot.bench_load.measure import cpu_per_turn, cpu_seconds
-
     busy = subprocess.Popen([sys.executable, "-c", "import time\nend = time.process_time() + 0.6\n"
                              "while time.process_time() < end: pass\ntime.sleep(30)"])
     try:

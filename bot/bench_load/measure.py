@@ -148,11 +148,9 @@ def cpu_seconds(pid: int) -> float:
     ticks = os.sysconf("SC_CLK_TCK")
     total = 0.0
     for candidate in [pid, *children(pid)]:
-        try:
-            fields = Path(f"/proc/{candidate}/stat").read_text().rsplit(")", 1)[1].split()
-        except (OSError, IndexError):
-            continue
-        total += (int(fields[11]) + int(fields[12])) / ticks  # utime, stime (fields 14 and 15 of stat)
+        fields = stat_fields(Path(f"/proc/{candidate}/stat"))
+        if fields:
+            total += (int(fields[11]) + int(fields[12])) / ticks  # utime, stime (fields 14 and 15 of stat)
     return total
 
 
@@ -164,13 +162,18 @@ def cpu_per_turn(before: dict[str, float], after: dict[str, float], entries: lis
     return {name: round((after[name] - before[name]) * 1000 / answered, 1) for name in after if name in before}
 
 
+def stat_fields(stat: Path) -> list[str]:
+    """The fields of a /proc/PID/stat after the command name (state first); [] if it is gone."""
+    try:
+        return stat.read_text().rsplit(")", 1)[1].split()
+    except (OSError, IndexError):
+        return []
+
+
 def children(pid: int) -> list[int]:
     found = []
     for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            fields = stat.read_text().rsplit(")", 1)[1].split()
-        except (OSError, IndexError):
-            continue
-        if int(fields[1]) == pid:
+        fields = stat_fields(stat)
+        if fields and int(fields[1]) == pid:
             found.append(int(stat.parent.name))
     return found
